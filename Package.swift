@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point one way: CLASP <- Router <- Transports <- Gateway.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "clasp-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "clasp-gateway", targets: ["Gateway"]),
+        .library(name: "CLASP", targets: ["CLASP"]),
+        .library(name: "Router", targets: ["Router"]),
+        .library(name: "Transports", targets: ["Transports"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CLASP", swiftSettings: strict),
+        .target(name: "Router", dependencies: ["CLASP"], swiftSettings: strict),
+        .target(
+            name: "Transports",
+            dependencies: [
+                "CLASP", "Router",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "Gateway",
+            dependencies: [
+                "CLASP", "Router", "Transports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CLASPTests", dependencies: ["CLASP"], resources: [], swiftSettings: strict),
+        .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
+        .testTarget(
+            name: "TransportsTests",
+            dependencies: [
+                "CLASP", "Router", "Transports",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,30 @@
+import CLASP
+
+/// Everything the router core can be told. Defaults are the gateway's embedded defaults.
+public struct RouterConfiguration: Sendable, Equatable {
+    /// Server name sent in WELCOME.
+    public var name: String = "clasp-gateway"
+    /// Feature bits sent in WELCOME.
+    public var features: Features = .allSignals
+    /// Connections beyond this are closed right away (`CloseReason.routerFull`).
+    public var maxSessions: Int = 1_000
+    /// A connection must send HELLO within this many seconds.
+    public var handshakeTimeout: Double = 10
+    /// A session that sends nothing for this long is closed (0 disables).
+    public var idleTimeout: Double = 300
+    /// SUBSCRIBE beyond this many per session answers ERROR 429.
+    public var maxSubscriptionsPerSession: Int = 1_000
+    /// Malformed frames tolerated per session per second before the connection is closed.
+    public var maxBadFramesPerSecond: Int = 100
+    /// Longest address or pattern, in UTF-8 bytes.
+    public var maxAddressLength: Int = 1_024
+    /// Params kept at most; a SET creating one more answers ERROR 402... no: see `RouterCore`.
+    public var maxParams: Int = 100_000
+    /// Encoded SNAPSHOT payloads are cut at this many bytes (≤ 65,535).
+    public var snapshotChunkBytes: Int = 60_000
+    /// Answer SET/PUBLISH/BUNDLE with ACK only when the frame asks (QoS confirm or commit).
+    /// Turning this off is only for talking to reference clients that expect ACK always.
+    public var ackOnlyWhenAsked: Bool = true
+
+    public init() {}
+}
