@@ -1,5 +1,3 @@
-import CLASP
-
 /// An encoded frame on its way to one or more sessions.
 public struct OutboundFrame: Sendable {
     /// The complete CLASP frame (header included).

@@ -1,4 +1,4 @@
-import CLASP
+public import CLASP
 
 /// Everything the router core can be told. Defaults are the gateway's embedded defaults.
 public struct RouterConfiguration: Sendable, Equatable {
@@ -18,7 +18,7 @@ public struct RouterConfiguration: Sendable, Equatable {
     public var maxBadFramesPerSecond: Int = 100
     /// Longest address or pattern, in UTF-8 bytes.
     public var maxAddressLength: Int = 1_024
-    /// Params kept at most; a SET creating one more answers ERROR 402... no: see `RouterCore`.
+    /// Params kept at most; a SET that would create one more is refused with ERROR 400.
     public var maxParams: Int = 100_000
     /// Encoded SNAPSHOT payloads are cut at this many bytes (≤ 65,535).
     public var snapshotChunkBytes: Int = 60_000

@@ -1,5 +1,3 @@
-import CLASP
-
 /// A transport's handle on one connection, given to the router.
 ///
 /// The router calls these on its own executor only. Implementations must not block: they

@@ -1,0 +1,2 @@
+// Replaced by the gateway command.
+print("clasp-gateway")
