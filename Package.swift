@@ -48,6 +48,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "CLASP", "Router",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "CLASPTests", dependencies: ["CLASP"], swiftSettings: strict),
         .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
         .testTarget(

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum GatewayVersion {
+    static let string = "0.1.0"
+}
+
+/// Exit codes besides 0 (clean stop) and ArgumentParser's 64 (bad flags).
+enum GatewayExit {
+    /// The config file was refused.
+    static let config: Int32 = 78
+    /// Could not start: data directory, port in use, bind address.
+    static let startFailure: Int32 = 1
+}
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clasp-gateway",
+        abstract: "CLASP router and gateway (WebSocket, wire-compatible with the CLASP reference).",
+        discussion: """
+            Settings come from, in order of precedence: these flags, the config file (--config), \
+            then the embedded defaults. See README.md for every config key.
+
+            Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 64 bad flags, 78 bad config file, \
+            1 start failure (data directory, bind address, port in use).
+            """,
+        version: GatewayVersion.string
+    )
+
+    @Option(help: ArgumentHelp("Address to listen on. (default: 0.0.0.0)", valueName: "host"))
+    var bind: String?
+
+    @Option(help: ArgumentHelp("WebSocket port; 0 picks a free port. (default: 7330)", valueName: "port"))
+    var port: Int?
+
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp("Data directory, created if missing; must be writable. (default: ./data)", valueName: "path"))
+    var dataDir: String?
+
+    @Option(help: ArgumentHelp("Config file (TOML).", valueName: "path"))
+    var config: String?
+
+    @Option(
+        name: .customLong("log-level"),
+        help: ArgumentHelp("Log level. (default: info)", valueName: "level"))
+    var logLevel: LogLevelArgument?
+
+    @Option(help: ArgumentHelp("Server name sent in WELCOME. (default: clasp-gateway)", valueName: "name"))
+    var name: String?
+
+    init() {}
+
+    func validate() throws {
+        if let port, !(0...65_535).contains(port) {
+            throw ValidationError("--port must be an integer from 0 to 65535, got \(port)")
+        }
+        if let bind, !Validate.bindHost(bind) {
+            throw ValidationError("--bind must be an IPv4 or IPv6 address or a host name, got \"\(bind)\"")
+        }
+        if let name, !Validate.serverName(name) {
+            throw ValidationError("--name must be a non-empty string of at most 255 bytes without control characters")
+        }
+        if let dataDir, dataDir.isEmpty {
+            throw ValidationError("--data-dir must not be empty")
+        }
+    }
+
+    /// Embedded defaults, then the config file, then the flags.
+    func resolveSettings(defaults: GatewaySettings = GatewaySettings()) throws(ConfigError) -> GatewaySettings {
+        var settings = defaults
+        if let config {
+            settings = try settings.applying(configFile: config)
+        }
+        applyFlags(to: &settings)
+        return settings
+    }
+
+    func applyFlags(to settings: inout GatewaySettings) {
+        if let bind { settings.bind = bind }
+        if let port { settings.port = port }
+        if let dataDir { settings.dataDirectory = dataDir }
+        if let logLevel { settings.logLevel = logLevel.level }
+        if let name { settings.router.name = name }
+    }
+
+    func run() async throws {
+        let settings: GatewaySettings
+        do {
+            settings = try resolveSettings()
+        } catch {
+            StandardError.write(error.description)
+            throw ExitCode(GatewayExit.config)
+        }
+
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        let logger = Logger(label: "clasp-gateway")
+
+        do {
+            let directory = try DataDirectory.prepare(settings.dataDirectory)
+            logger.info(
+                "data directory \(directory.path) is writable (\(directory.created ? "created; " : "")nothing is stored there yet)")
+        } catch {
+            logger.critical("cannot start: \(error.description)")
+            throw ExitCode(GatewayExit.startFailure)
+        }
+
+        try await GatewayServer.run(settings: settings, logger: logger)
+    }
+}
+
+/// `--log-level` values.
+struct LogLevelArgument: ExpressibleByArgument, Sendable {
+    var level: Logger.Level
+
+    init?(argument: String) {
+        guard let level = LogLevelName.level(named: argument.lowercased()) else { return nil }
+        self.level = level
+    }
+
+    static var allValueStrings: [String] { LogLevelName.all.map(\.0) }
+}
+
+enum StandardError {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        if bytes.last != 0x0A { bytes.append(0x0A) }
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = systemWrite(2, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(fd, buffer, count)
+}

@@ -1,0 +1,404 @@
+import CLASP
+import Logging
+import Router
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Everything the gateway runs with. The initial values are the embedded defaults; a config
+/// file is applied on top of them, then command-line flags on top of that.
+struct GatewaySettings: Sendable, Equatable {
+    /// Address the WebSocket listener binds to.
+    var bind: String = "0.0.0.0"
+    /// WebSocket port; 0 lets the system pick a free one.
+    var port: Int = 7330
+    /// Where the gateway keeps its state (created if missing, must be writable).
+    var dataDirectory: String = "./data"
+    var logLevel: Logger.Level = .info
+    /// Router core settings (server name, features, limits, ACK policy).
+    var router = RouterConfiguration()
+    /// WebSocket listener settings; `nil` keeps the transport's own default.
+    var websocket = WebSocketSettings()
+}
+
+/// Overrides for the WebSocket listener. A field left `nil` keeps the transport's default.
+struct WebSocketSettings: Sendable, Equatable {
+    var handshakeTimeout: Double?
+    var maxFrameBytes: Int?
+    var outboundQueueFrames: Int?
+    var outboundQueueBytes: Int?
+}
+
+/// A refused configuration: one message per problem, each naming the key and the reason.
+struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    var messages: [String]
+
+    init(_ messages: [String]) { self.messages = messages }
+    init(_ message: String) { self.messages = [message] }
+
+    var description: String {
+        messages.map { "config error: " + $0 }.joined(separator: "\n")
+    }
+}
+
+// MARK: - The schema: every key the file may contain
+
+/// How one key is checked and applied.
+struct ConfigKey: Sendable {
+    var table: String
+    var key: String
+    /// What the key accepts, as said in errors and docs ("a positive integer").
+    var expects: String
+    /// Checks the value and writes it into the settings; returns false to refuse it.
+    var apply: @Sendable (inout GatewaySettings, TOMLValue) -> Bool
+
+    var path: String { table + "." + key }
+}
+
+enum ConfigSchema {
+    static let tables = ["server", "websocket", "limits", "protocol"]
+
+    static let keys: [ConfigKey] = [
+        // [server]
+        ConfigKey(table: "server", key: "name", expects: "a non-empty string of at most 255 bytes") { settings, value in
+            guard case .string(let name) = value, Validate.serverName(name) else { return false }
+            settings.router.name = name
+            return true
+        },
+        ConfigKey(table: "server", key: "bind", expects: "an IPv4 or IPv6 address or a host name") { settings, value in
+            guard case .string(let host) = value, Validate.bindHost(host) else { return false }
+            settings.bind = host
+            return true
+        },
+        ConfigKey(table: "server", key: "port", expects: "an integer from 0 to 65535 (0 = any free port)") { settings, value in
+            guard let port = value.int(in: 0...65_535) else { return false }
+            settings.port = port
+            return true
+        },
+        ConfigKey(table: "server", key: "data_dir", expects: "a non-empty path") { settings, value in
+            guard case .string(let path) = value, !path.isEmpty, !path.unicodeScalars.contains(where: { $0.value == 0 }) else {
+                return false
+            }
+            settings.dataDirectory = path
+            return true
+        },
+        ConfigKey(table: "server", key: "log_level", expects: "one of \(LogLevelName.allNames)") { settings, value in
+            guard case .string(let name) = value, let level = LogLevelName.level(named: name) else { return false }
+            settings.logLevel = level
+            return true
+        },
+        // [websocket]
+        ConfigKey(table: "websocket", key: "handshake_timeout", expects: "a number of seconds greater than 0 and at most 3600") { settings, value in
+            guard let seconds = value.seconds(allowZero: false) else { return false }
+            settings.websocket.handshakeTimeout = seconds
+            return true
+        },
+        ConfigKey(table: "websocket", key: "max_frame_bytes", expects: "an integer from 1024 to 16777216") { settings, value in
+            guard let bytes = value.int(in: 1_024...16_777_216) else { return false }
+            settings.websocket.maxFrameBytes = bytes
+            return true
+        },
+        ConfigKey(table: "websocket", key: "outbound_queue_frames", expects: "a positive integer") { settings, value in
+            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
+            settings.websocket.outboundQueueFrames = count
+            return true
+        },
+        ConfigKey(table: "websocket", key: "outbound_queue_bytes", expects: "a positive integer") { settings, value in
+            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
+            settings.websocket.outboundQueueBytes = count
+            return true
+        },
+        // [limits]
+        ConfigKey(table: "limits", key: "max_sessions", expects: "a positive integer") { settings, value in
+            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
+            settings.router.maxSessions = count
+            return true
+        },
+        ConfigKey(table: "limits", key: "handshake_timeout", expects: "a number of seconds greater than 0 and at most 3600") { settings, value in
+            guard let seconds = value.seconds(allowZero: false) else { return false }
+            settings.router.handshakeTimeout = seconds
+            return true
+        },
+        ConfigKey(table: "limits", key: "idle_timeout", expects: "a number of seconds from 0 to 86400 (0 = never)") { settings, value in
+            guard let seconds = value.seconds(allowZero: true, max: 86_400) else { return false }
+            settings.router.idleTimeout = seconds
+            return true
+        },
+        ConfigKey(table: "limits", key: "max_subscriptions_per_session", expects: "a positive integer") { settings, value in
+            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
+            settings.router.maxSubscriptionsPerSession = count
+            return true
+        },
+        ConfigKey(table: "limits", key: "max_bad_frames_per_second", expects: "a positive integer") { settings, value in
+            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
+            settings.router.maxBadFramesPerSecond = count
+            return true
+        },
+        ConfigKey(table: "limits", key: "max_address_length", expects: "an integer from 1 to 65535") { settings, value in
+            guard let count = value.int(in: 1...65_535) else { return false }
+            settings.router.maxAddressLength = count
+            return true
+        },
+        ConfigKey(table: "limits", key: "max_params", expects: "a positive integer") { settings, value in
+            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
+            settings.router.maxParams = count
+            return true
+        },
+        ConfigKey(table: "limits", key: "snapshot_chunk_bytes", expects: "an integer from 1024 to 65535") { settings, value in
+            guard let count = value.int(in: 1_024...65_535) else { return false }
+            settings.router.snapshotChunkBytes = count
+            return true
+        },
+        // [protocol]
+        ConfigKey(table: "protocol", key: "ack_only_when_asked", expects: "true or false") { settings, value in
+            guard case .boolean(let flag) = value else { return false }
+            settings.router.ackOnlyWhenAsked = flag
+            return true
+        },
+        ConfigKey(
+            table: "protocol", key: "features",
+            expects: "an array of distinct names from \"param\", \"event\", \"stream\", \"gesture\", \"timeline\""
+        ) { settings, value in
+            guard case .array(let items) = value else { return false }
+            var features: Features = []
+            for item in items {
+                guard case .string(let name) = item, let feature = FeatureName.feature(named: name),
+                    !features.contains(feature)
+                else { return false }
+                features.insert(feature)
+            }
+            settings.router.features = features
+            return true
+        },
+    ]
+
+    static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
+    static func keys(in table: String) -> [ConfigKey] { keys.filter { $0.table == table } }
+}
+
+// MARK: - Loading
+
+extension GatewaySettings {
+    /// Applies a config file's text on top of `self`. All problems are collected and refused
+    /// together; on any problem nothing is applied.
+    func applying(configText text: String, source: String) throws(ConfigError) -> GatewaySettings {
+        let document: TOMLDocument
+        do {
+            document = try TOMLSubsetParser.parse(text)
+        } catch {
+            throw ConfigError("\(source) line \(error.line): \(error.reason)")
+        }
+        var result = self
+        var problems: [(line: Int, message: String)] = []
+        for table in document.tables where !ConfigSchema.tables.contains(table.name) {
+            // One message for the table rather than one per key inside it.
+            let hint = Suggest.hint(for: table.name, among: ConfigSchema.tables, wrap: { "[\($0)]" })
+            problems.append((table.line, "unknown table [\(table.name)]\(hint) (\(source) line \(table.line))"))
+        }
+        let unknownTables = Set(document.tables.map(\.name)).subtracting(ConfigSchema.tables)
+        for entry in document.entries {
+            let location = "(\(source) line \(entry.line))"
+            if unknownTables.contains(entry.table) { continue }
+            guard let spec = ConfigSchema.key(entry.path) else {
+                problems.append((entry.line, "unknown key \(entry.path)\(Suggest.hintForKey(entry)) \(location)"))
+                continue
+            }
+            if !spec.apply(&result, entry.value) {
+                problems.append((entry.line, "\(entry.path): must be \(spec.expects), got \(entry.value.tomlText) \(location)"))
+            }
+        }
+        problems.sort { $0.line < $1.line }
+        if !problems.isEmpty { throw ConfigError(problems.map(\.message)) }
+        return result
+    }
+
+    /// Reads and applies a config file.
+    func applying(configFile path: String) throws(ConfigError) -> GatewaySettings {
+        let text: String
+        switch FileText.read(path) {
+        case .success(let contents): text = contents
+        case .failure(let reason): throw ConfigError("cannot read \(path): \(reason)")
+        }
+        return try applying(configText: text, source: path)
+    }
+}
+
+// MARK: - Value checks shared by the file and the flags
+
+extension TOMLValue {
+    func int(in range: ClosedRange<Int>) -> Int? {
+        guard case .integer(let number) = self, let value = Int(exactly: number), range.contains(value) else { return nil }
+        return value
+    }
+
+    /// Seconds as an integer or a float; finite, > 0 (or ≥ 0 when allowed), ≤ max.
+    func seconds(allowZero: Bool, max: Double = 3_600) -> Double? {
+        let value: Double
+        switch self {
+        case .integer(let number): value = Double(number)
+        case .float(let number): value = number
+        default: return nil
+        }
+        guard value.isFinite, value <= max, allowZero ? value >= 0 : value > 0 else { return nil }
+        return value
+    }
+}
+
+enum Validate {
+    static func serverName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// An IPv4/IPv6 literal or a DNS host name (letters, digits, '-' and '.').
+    static func bindHost(_ host: String) -> Bool {
+        guard !host.isEmpty, host.utf8.count <= 253 else { return false }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 { return true }
+        // Dotted digits that are not a valid IPv4 address (e.g. 300.1.1.1) are refused.
+        if host.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }) { return false }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+}
+
+/// Log levels by name, as used by `--log-level` and `server.log_level`.
+enum LogLevelName {
+    static let all: [(String, Logger.Level)] = [
+        ("trace", .trace), ("debug", .debug), ("info", .info), ("notice", .notice),
+        ("warning", .warning), ("error", .error), ("critical", .critical),
+    ]
+    static var allNames: String { all.map(\.0).joined(separator: ", ") }
+
+    static func level(named name: String) -> Logger.Level? {
+        all.first { $0.0 == name }?.1
+    }
+}
+
+enum FeatureName {
+    static let all: [(String, Features)] = [
+        ("param", .param), ("event", .event), ("stream", .stream), ("gesture", .gesture), ("timeline", .timeline),
+    ]
+
+    static func feature(named name: String) -> Features? {
+        all.first { $0.0 == name }?.1
+    }
+}
+
+// MARK: - "did you mean"
+
+enum Suggest {
+    /// The closest candidate within a small edit distance, if any.
+    static func closest(to word: String, among candidates: [String]) -> String? {
+        let limit = max(1, min(3, word.count / 3 + 1))
+        var best: (String, Int)?
+        for candidate in candidates {
+            let distance = editDistance(word, candidate)
+            let prefix = candidate.hasPrefix(word) || word.hasPrefix(candidate)
+            let score = prefix && min(word.count, candidate.count) >= 3 ? min(distance, 1) : distance
+            if score <= limit, score < (best?.1 ?? Int.max) { best = (candidate, score) }
+        }
+        return best?.0
+    }
+
+    static func hint(for word: String, among candidates: [String], wrap: (String) -> String = { $0 }) -> String {
+        guard let match = closest(to: word, among: candidates) else { return "" }
+        return " (did you mean \(wrap(match))?)"
+    }
+
+    /// For a key: first look in its own table; at the top level, or if nothing is close there,
+    /// look for the same name in another table.
+    static func hintForKey(_ entry: TOMLEntry) -> String {
+        let sameTable = ConfigSchema.keys(in: entry.table).map(\.key)
+        if let match = closest(to: entry.key, among: sameTable) { return " (did you mean \(match)?)" }
+        if let elsewhere = ConfigSchema.keys.first(where: { $0.key == entry.key }) {
+            return " (did you mean \(elsewhere.path)?)"
+        }
+        if entry.table.isEmpty, let match = closest(to: entry.key, among: ConfigSchema.keys.map(\.key)),
+            let spec = ConfigSchema.keys.first(where: { $0.key == match })
+        {
+            return " (did you mean \(spec.path)?)"
+        }
+        return ""
+    }
+
+    static func editDistance(_ lhs: String, _ rhs: String) -> Int {
+        let a = Array(lhs.unicodeScalars)
+        let b = Array(rhs.unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+// MARK: - Reading a file without Foundation
+
+enum FileText {
+    enum Failure: Error, CustomStringConvertible {
+        case system(String)
+        case notUTF8
+        case tooLarge
+        case notAFile
+
+        var description: String {
+            switch self {
+            case .system(let reason): reason
+            case .notUTF8: "the file is not valid UTF-8"
+            case .tooLarge: "the file is larger than 1 MiB"
+            case .notAFile: "not a regular file"
+            }
+        }
+    }
+
+    static func read(_ path: String) -> Result<String, Failure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.system(SystemError.text(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.system(SystemError.text(errno))) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .failure(.notAFile) }
+        let limit = 1 << 20
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in systemRead(fd, buffer.baseAddress, buffer.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(.system(SystemError.text(errno)))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+            if bytes.count > limit { return .failure(.tooLarge) }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.notUTF8) }
+        return .success(text)
+    }
+}
+
+enum SystemError {
+    static func text(_ code: Int32) -> String {
+        guard let message = strerror(code) else { return "errno \(code)" }
+        return String(cString: message)
+    }
+}
+
+/// `read(2)`, named so it does not clash with `FileText.read`.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}

@@ -1,2 +1,0 @@
-// Replaced by the gateway command.
-print("clasp-gateway")
