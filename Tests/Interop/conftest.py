@@ -1,0 +1,197 @@
+"""Runs the built clasp-gateway as a real process on 127.0.0.1 and an OS-picked port.
+
+The binary is `.build/release/clasp-gateway` at the repository root, or `$CLASP_GATEWAY_BIN`.
+Its stderr goes to a log file in the test's temporary directory; the port is read from the one
+`listening on ws://HOST:PORT` line. Every gateway started here is stopped with SIGTERM and must
+exit 0 within a few seconds.
+"""
+
+import asyncio
+import functools
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+REPO = HERE.parent.parent
+GATEWAY_BIN = os.environ.get("CLASP_GATEWAY_BIN") or str(REPO / ".build" / "release" / "clasp-gateway")
+LISTENING = re.compile(r"listening on ws://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+class GatewayProcess:
+    def __init__(self, args, workdir):
+        self.workdir = Path(workdir)
+        self.log_path = self.workdir / "gateway.log"
+        self.args = [GATEWAY_BIN] + list(args)
+        self.process = None
+        self.port = None
+        self.host = None
+
+    def start(self, expect_listening=True, timeout=START_TIMEOUT):
+        if not os.access(GATEWAY_BIN, os.X_OK):
+            pytest.fail(f"gateway binary not found or not executable: {GATEWAY_BIN} (build it, or set CLASP_GATEWAY_BIN)")
+        self.log_file = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            self.args, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+        if not expect_listening:
+            return self
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = LISTENING.search(self.log())
+            if match:
+                self.host = match.group(1).strip("[]")
+                self.port = int(match.group(2))
+                return self
+            if self.process.poll() is not None:
+                pytest.fail(f"gateway exited with {self.process.returncode} before listening:\n{self.log()}")
+            time.sleep(0.02)
+        self.kill()
+        pytest.fail(f"gateway did not log 'listening on ws://' within {timeout}s:\n{self.log()}")
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def wait(self, timeout):
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Sends `sig`; returns (exit code or None if it did not exit, seconds taken)."""
+        if self.process is None:
+            return None, 0.0
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.wait(timeout)
+        elapsed = time.monotonic() - started
+        if code is None:
+            self.kill()
+        self.log_file.close()
+        return code, elapsed
+
+    def kill(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):
+    args = ["--bind", "127.0.0.1", "--port", "0"]
+    if data_dir:
+        args += ["--data-dir", str(Path(workdir) / "data")]
+    args += list(extra)
+    return GatewayProcess(args, workdir).start(expect_listening=expect_listening)
+
+
+def assert_clean_stop(gateway, sig=signal.SIGTERM):
+    code, elapsed = gateway.stop(sig)
+    assert code == 0, f"gateway exit code {code} after {sig.name} (took {elapsed:.1f}s):\n{gateway.log()[-4000:]}"
+    assert elapsed < 5.0, f"gateway took {elapsed:.1f}s to stop"
+    lines = [line for line in gateway.log().splitlines() if "listening on ws://" in line]
+    assert len(lines) == 1, f"expected exactly one 'listening on' line, got {lines}"
+
+
+class SharedGateway:
+    """One gateway for most tests; restarted (and the test failed) if a test kills it."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="clasp-interop-")
+        self.generation = 0
+        self.gateway = None
+        self.deaths = []
+
+    def ensure(self):
+        if self.gateway is None or not self.gateway.alive():
+            if self.gateway is not None:
+                self.deaths.append(self.gateway.log()[-4000:])
+            self.generation += 1
+            workdir = Path(self.tmp.name) / f"run{self.generation}"
+            workdir.mkdir()
+            self.gateway = start_gateway(workdir)
+        return self.gateway
+
+
+@pytest.fixture(scope="session")
+def shared_gateway():
+    shared = SharedGateway()
+    shared.ensure()
+    yield shared
+    gateway = shared.gateway
+    if gateway.alive():
+        assert_clean_stop(gateway)
+    shared.tmp.cleanup()
+
+
+@pytest.fixture
+def gateway(shared_gateway):
+    """The shared gateway; the test fails if the gateway process died during it."""
+    current = shared_gateway.ensure()
+    yield current
+    if not current.alive():
+        log = current.log()[-4000:]
+        shared_gateway.ensure()
+        pytest.fail(f"the gateway process died during this test (exit {current.process.returncode}):\n{log}")
+
+
+@pytest.fixture
+def own_gateway(tmp_path):
+    """A factory for gateways private to one test; each is stopped (and checked) at the end."""
+    started = []
+
+    def make(*extra, expect_listening=True, data_dir=True):
+        gw = start_gateway(tmp_path, *extra, expect_listening=expect_listening, data_dir=data_dir)
+        started.append(gw)
+        return gw
+
+    yield make
+    for gw in started:
+        gw.kill()
+        if not gw.log_file.closed:
+            gw.log_file.close()
+
+
+def async_test(timeout=30.0):
+    """Runs an async test function in a fresh event loop, bounded by `timeout` seconds."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            return asyncio.run(asyncio.wait_for(function(*args, **kwargs), timeout))
+
+        return wrapper
+
+    return decorate
+
+
+async def wait_until(condition, timeout=5.0, interval=0.01, what="condition"):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
