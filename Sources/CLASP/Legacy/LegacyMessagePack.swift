@@ -23,6 +23,11 @@
 ///   later change), HELLO `capabilities`, ANNOUNCE's message-level `meta`, and the `meta` of
 ///   RESULT signal definitions (the binary RESULT has no meta either).
 /// - An empty HELLO/WELCOME `token` is decoded as no token, like the binary decoder.
+/// - PUBLISH without `signal` is an event and without `phase` starts (what the binary
+///   encoder writes for them); its value is `value`, else `payload` (the Python client's
+///   BUNDLE uses `payload`).
+/// - A `uint64` above `Int64.max` inside a value is an error (the spec maps integers that
+///   fit i64 to Int; we do not silently turn larger ones into floats).
 enum LegacyMessagePack {
     /// The integer `type` tags: a message's position in this list (the reference's variant
     /// order, which is neither `MessageKind.allCases` order nor the binary codes).
