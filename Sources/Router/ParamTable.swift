@@ -18,15 +18,16 @@ struct Param {
 /// Param state held in memory. Durable storage arrives with the State issue behind the
 /// same operations.
 struct ParamTable {
-    private(set) var params: [String: Param] = [:]
+    private var params: [ExactText: Param] = [:]
 
     var count: Int { params.count }
 
-    subscript(address: String) -> Param? { params[address] }
+    subscript(address: String) -> Param? { params[ExactText(address)] }
 
     /// Applies a write and returns the new param (revision 1 for a new one).
     mutating func write(_ set: SetMessage, writer: String, at time: UInt64) -> Param {
-        let previous = params[set.address]
+        let key = ExactText(set.address)
+        let previous = params[key]
         let param = Param(
             value: set.value,
             revision: (previous?.revision ?? 0) &+ 1,
@@ -34,15 +35,17 @@ struct ParamTable {
             timestamp: time,
             ttl: set.ttl ?? previous?.ttl
         )
-        params[set.address] = param
+        params[key] = param
         return param
     }
 
     /// Params whose address matches, in address order (stable snapshots).
     func states(matching pattern: AddressPattern?) -> [ParamState] {
         params
-            .filter { pattern?.matches($0.key) ?? true }
-            .sorted { $0.key < $1.key }
-            .map { $0.value.state(at: $0.key) }
+            .lazy
+            .map { (address: String($0.key.text), param: $0.value) }
+            .filter { pattern?.matches($0.address) ?? true }
+            .sorted { $0.address < $1.address }
+            .map { $0.param.state(at: $0.address) }
     }
 }

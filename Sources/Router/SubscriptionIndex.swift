@@ -16,7 +16,7 @@ struct Subscription {
 /// gives. Lookups are cached per address until the next subscription change.
 struct SubscriptionIndex {
     private final class Node {
-        var literal: [Substring: Node] = [:]
+        var literal: [ExactText: Node] = [:]
         var anySegment: Node?
         var anySegments: Node?
         var subscriptions: [SubscriptionKey: Subscription] = [:]
@@ -25,7 +25,7 @@ struct SubscriptionIndex {
 
         func existingChild(_ segment: PatternSegment) -> Node? {
             switch segment {
-            case .literal(let text): return literal[Substring(text)]
+            case .literal(let text): return literal[ExactText(text)]
             case .anySegment: return anySegment
             case .anySegments: return anySegments
             case .glob: return nil
@@ -36,7 +36,7 @@ struct SubscriptionIndex {
             if let existing = existingChild(segment) { return existing }
             let created = Node()
             switch segment {
-            case .literal(let text): literal[Substring(text)] = created
+            case .literal(let text): literal[ExactText(text)] = created
             case .anySegment: anySegment = created
             case .anySegments: anySegments = created
             case .glob: break
@@ -46,7 +46,7 @@ struct SubscriptionIndex {
 
         func removeChild(_ segment: PatternSegment) {
             switch segment {
-            case .literal(let text): literal[Substring(text)] = nil
+            case .literal(let text): literal[ExactText(text)] = nil
             case .anySegment: anySegment = nil
             case .anySegments: anySegments = nil
             case .glob: break
@@ -61,7 +61,7 @@ struct SubscriptionIndex {
 
     private let root = Node()
     private var globbed: [SubscriptionKey: Subscription] = [:]
-    private var cache: [String: [Subscription]] = [:]
+    private var cache: [ExactText: [Subscription]] = [:]
     private let cacheLimit = 4_096
 
     /// True when no subscription is stored and the trie holds no node but its root.
@@ -105,16 +105,17 @@ struct SubscriptionIndex {
 
     /// Every subscription matching `address` (several per connection possible).
     mutating func matches(_ address: String) -> [Subscription] {
-        if let hit = cache[address] { return hit }
+        let key = ExactText(address)
+        if let hit = cache[key] { return hit }
         var found: [Subscription] = []
-        let segments = Self.segments(of: address)
+        guard let segments = Address.segments(of: address) else { return [] }
         var visited: Swift.Set<Visit> = []
         collect(root, segments, 0, &found, &visited)
         for subscription in globbed.values where subscription.pattern.matches(address) {
             found.append(subscription)
         }
         if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[address] = found
+        cache[key] = found
         return found
     }
 
@@ -135,7 +136,7 @@ struct SubscriptionIndex {
             found.append(contentsOf: node.subscriptions.values)
             return
         }
-        if let child = node.literal[segments[index]] {
+        if let child = node.literal[ExactText(segments[index])] {
             collect(child, segments, index + 1, &found, &visited)
         }
         if let any = node.anySegment {
@@ -145,12 +146,5 @@ struct SubscriptionIndex {
 
     private static func hasGlob(_ pattern: AddressPattern) -> Bool {
         pattern.segments.contains { if case .glob = $0 { true } else { false } }
-    }
-
-    /// "/a/b" → ["a", "b"]; "/a/" → ["a", ""]. The leading slash is not a segment.
-    static func segments(of address: String) -> [Substring] {
-        var body = Substring(address)
-        if body.first == "/" { body = body.dropFirst() }
-        return body.split(separator: "/", omittingEmptySubsequences: false)
     }
 }
