@@ -108,7 +108,7 @@ import Testing
         let harness = Harness()
         let writer = harness.session()
         for index in 0..<3_000 {
-            harness.set("/lumen/scene/0/layer/\(String(format4: index))/opacity", .float(Double(index)), from: writer)
+            harness.set("/lumen/scene/0/layer/\(padded4(index))/opacity", .float(Double(index)), from: writer)
         }
         let late = harness.connect()
         harness.send(.hello(Hello(features: .allSignals, name: "late")), from: late)
@@ -159,10 +159,8 @@ import Testing
     }
 }
 
-extension String {
-    /// Zero-padded to four digits.
-    init(format4 value: Int) {
-        let digits = String(value)
-        self = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
+/// Zero-padded to four digits.
+func padded4(_ value: Int) -> String {
+    let digits = "\(value)"
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
