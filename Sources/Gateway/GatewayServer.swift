@@ -1,10 +1,105 @@
 import ArgumentParser
+import Dispatch
 import Logging
+import NIOCore
+import NIOPosix
+import Router
+import Transports
 
-/// Stand-in until the WebSocket server lands in Transports.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Wiring and lifecycle: router host, WebSocket listener, signals, orderly shutdown.
 enum GatewayServer {
+    /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
+    static let shutdownDeadline: Double = 15
+
     static func run(settings: GatewaySettings, logger: Logger) async throws {
-        logger.critical("the WebSocket server is not built into this binary yet")
-        throw ExitCode(GatewayExit.startFailure)
+        // Before anything listens, so a signal right after the "listening" line is not lost.
+        let watcher = SignalWatcher()
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        let host = RouterHost(configuration: settings.router, eventLoop: group.next(), logger: logger)
+
+        let server: WebSocketServer
+        do {
+            server = try await WebSocketServer.start(
+                configuration: websocketConfiguration(settings), host: host, group: group, logger: logger)
+        } catch {
+            logger.critical(
+                "cannot listen on \(endpoint(settings.bind, settings.port)): \(describe(error, port: settings.port))")
+            await host.shutdown()
+            try? await group.shutdownGracefully()
+            throw ExitCode(GatewayExit.startFailure)
+        }
+
+        logger.notice(
+            "listening on ws://\(endpoint(settings.bind, server.localPort))",
+            metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
+
+        var signals = watcher.signals.makeAsyncIterator()
+        let first = await signals.next() ?? SIGTERM
+        logger.info("\(SignalWatcher.name(first)) received, shutting down")
+
+        // A second signal, or a stop that hangs, ends the process without waiting further.
+        let forced = Task {
+            if let second = await signals.next() {
+                logger.warning("\(SignalWatcher.name(second)) received again, exiting now")
+                exit(1)
+            }
+        }
+        let deadline = DispatchWorkItem {
+            logger.error("shutdown did not finish within \(Int(shutdownDeadline)) s, exiting")
+            exit(1)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + shutdownDeadline, execute: deadline)
+
+        // Stop accepting and close every connection, then stop the router and the threads.
+        do {
+            try await server.shutdown()
+        } catch {
+            logger.warning("WebSocket server shutdown: \(error)")
+        }
+        await host.shutdown()
+        do {
+            try await group.shutdownGracefully()
+        } catch {
+            logger.warning("event loop shutdown: \(error)")
+        }
+        deadline.cancel()
+        forced.cancel()
+        logger.notice("stopped")
+    }
+
+    static func websocketConfiguration(_ settings: GatewaySettings) -> WebSocketServer.Configuration {
+        var configuration = WebSocketServer.Configuration()
+        configuration.host = settings.bind
+        configuration.port = settings.port
+        if let value = settings.websocket.handshakeTimeout { configuration.handshakeTimeout = value }
+        if let value = settings.websocket.maxFrameBytes { configuration.maxFrameBytes = value }
+        if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
+        if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
+        return configuration
+    }
+
+    /// `host:port`, with IPv6 literals in brackets.
+    static func endpoint(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// A bind failure in plain words (the usual one: the port is taken).
+    static func describe(_ error: any Error, port: Int) -> String {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE: return "port \(port) is already in use (\(SystemError.text(io.errnoCode)))"
+            case EACCES: return "permission denied (ports below 1024 need privileges)"
+            case EADDRNOTAVAIL: return "that address does not belong to this machine (\(SystemError.text(io.errnoCode)))"
+            default: return SystemError.text(io.errnoCode)
+            }
+        }
+        return "\(error)"
     }
 }

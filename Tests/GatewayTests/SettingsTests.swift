@@ -3,6 +3,7 @@ import CLASP
 import Logging
 import Router
 import Testing
+import Transports
 
 @testable import Gateway
 
@@ -225,13 +226,13 @@ struct TestFailure: Error, CustomStringConvertible {
         let loaded = try GatewaySettings().applying(configFile: path)
         var expected = GatewaySettings()
         expected.websocket = loaded.websocket
-        // The example writes out every default; only [websocket] is checked separately
-        // (its defaults belong to the transport).
+        // The example writes out every default; [websocket] defaults belong to the transport.
         #expect(loaded == expected)
-        #expect(loaded.websocket.handshakeTimeout != nil)
-        #expect(loaded.websocket.maxFrameBytes != nil)
-        #expect(loaded.websocket.outboundQueueFrames != nil)
-        #expect(loaded.websocket.outboundQueueBytes != nil)
+        let transport = WebSocketServer.Configuration()
+        #expect(loaded.websocket.handshakeTimeout == transport.handshakeTimeout)
+        #expect(loaded.websocket.maxFrameBytes == transport.maxFrameBytes)
+        #expect(loaded.websocket.outboundQueueFrames == transport.outboundQueueFrames)
+        #expect(loaded.websocket.outboundQueueBytes == transport.outboundQueueBytes)
     }
 
     @Test func unreadableFilesAreRefused() throws {
@@ -373,5 +374,27 @@ func exampleConfigPath() -> String {
         #expect(stamp.count == 24)
         #expect(stamp.hasSuffix("Z"))
         #expect(Array(stamp)[10] == "T")
+    }
+}
+
+@Suite struct WiringTests {
+    @Test func websocketOverridesReachTheTransportAndOthersKeepItsDefaults() {
+        var settings = GatewaySettings()
+        settings.bind = "127.0.0.1"
+        settings.port = 0
+        settings.websocket.maxFrameBytes = 70_000
+        let configuration = GatewayServer.websocketConfiguration(settings)
+        let defaults = WebSocketServer.Configuration()
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 0)
+        #expect(configuration.maxFrameBytes == 70_000)
+        #expect(configuration.handshakeTimeout == defaults.handshakeTimeout)
+        #expect(configuration.outboundQueueFrames == defaults.outboundQueueFrames)
+        #expect(configuration.outboundQueueBytes == defaults.outboundQueueBytes)
+    }
+
+    @Test func endpointsBracketIPv6() {
+        #expect(GatewayServer.endpoint("0.0.0.0", 7330) == "0.0.0.0:7330")
+        #expect(GatewayServer.endpoint("::1", 7330) == "[::1]:7330")
     }
 }

@@ -407,9 +407,11 @@ class RawClient:
         return (await self.expect(lambda m: m["type"] == name, timeout))[0]
 
     async def hello(self, name="raw-client", features=0xE0):
+        """HELLO, then WELCOME; the initial SNAPSHOT chunks are drained (kept in `initial`)."""
         await self.send_payload(hello_payload(name, features))
         welcome = await self.expect_type("WELCOME")
         self.session = welcome["session"]
+        self.initial = await self.barrier()
         return welcome
 
     async def barrier(self, timeout=5.0):

@@ -169,10 +169,17 @@ def own_gateway(tmp_path):
         return gw
 
     yield make
+    problems = []
     for gw in started:
+        if gw.alive():
+            code, elapsed = gw.stop(signal.SIGTERM)
+            if code != 0 or elapsed >= 5.0:
+                problems.append(f"exit {code} after {elapsed:.1f}s:\n{gw.log()[-3000:]}")
         gw.kill()
         if not gw.log_file.closed:
             gw.log_file.close()
+    if problems:
+        pytest.fail("a gateway did not stop cleanly on SIGTERM: " + "\n".join(problems))
 
 
 def async_test(timeout=30.0):
