@@ -273,6 +273,29 @@ async def test_set_with_a_65535_byte_payload_is_accepted(own_gateway):
 
 
 @async_test()
+async def test_publish_with_a_65535_byte_payload_reaches_a_subscriber_unchanged(gateway):
+    """A PUBLISH is forwarded in the same layout, so the largest frame round-trips whole."""
+    publisher = await raw_session(gateway.url, "big-pub")
+    subscriber = await raw_session(gateway.url, "big-sub")
+    try:
+        await subscriber.send_payload(subscribe_payload(1, "/bigevent/*"))
+        await subscriber.barrier()
+        overhead = len(publish_payload("/bigevent/x", "event", ""))
+        value = "e" * (65535 - overhead)
+        payload = publish_payload("/bigevent/x", "event", value)
+        assert len(payload) == 65535
+        await publisher.send(frame(payload))
+        got = await subscriber.expect_type("PUBLISH", timeout=5)
+        assert got["address"] == "/bigevent/x" and got["signal"] == "event" and got["value"] == value
+        assert len(got["raw"]) == 4 + 65535
+        stray = await publisher.barrier()
+        assert not [m for m in stray if m["type"] == "ERROR"], summary(stray)
+    finally:
+        await publisher.close()
+        await subscriber.close()
+
+
+@async_test()
 async def test_largest_storable_value_round_trips(own_gateway):
     """A value whose GET reply (a SNAPSHOT entry with revision, writer and timestamp) still fits
     in one frame is echoed and returned by GET unchanged."""
