@@ -50,6 +50,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private var flushScheduled = false
     private var fragment: Fragment?
     private var closeTimer: Scheduled<Void>?
+    /// Reused for unmasking inbound messages (kept only while small).
+    private var scratch: ByteBuffer?
+    private static let maxScratchBytes = 16 * 1_024
 
     init(host: RouterHost, settings: Settings, cache: NIOLoopBoundBox<WireFrameCache>, logger: Logger) {
         self.host = host
@@ -100,6 +103,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         closeTimer = nil
         queue.removeAll()
         fragment = nil
+        scratch = nil
         notifyRouterGone()
         session = nil
         logger.debug("websocket connection closed", metadata: wasClosing ? [:] : ["reason": "peer went away"])
@@ -145,7 +149,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         case .binary:
             guard fragment == nil else { return protocolError("new message inside a fragmented one") }
             if frame.fin {
-                deliverBinary(frame.unmaskedData)
+                deliverBinary(frame, context: context)
             } else {
                 var buffer = context.channel.allocator.buffer(capacity: frame.length)
                 var chunk = frame.unmaskedData
@@ -200,6 +204,21 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
                 fragment = .text(total)
             }
         }
+    }
+
+    /// A whole binary message in one frame. On the router's loop the payload is unmasked into
+    /// a reused scratch buffer (the core only borrows the bytes during `receive`).
+    private func deliverBinary(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        guard let key = frame.maskKey, host.eventLoop.inEventLoop else {
+            return deliverBinary(frame.unmaskedData)
+        }
+        var buffer = scratch ?? context.channel.allocator.buffer(capacity: max(1_024, frame.length))
+        scratch = nil
+        buffer.clear()
+        buffer.writeImmutableBuffer(frame.data)
+        buffer.webSocketUnmask(key)
+        deliverBinary(buffer)
+        if buffer.capacity <= Self.maxScratchBytes { scratch = buffer }
     }
 
     private func deliverBinary(_ buffer: ByteBuffer) {

@@ -3,7 +3,7 @@ import NIOPosix
 import Synchronization
 
 /// A raw TCP client over NIO that records every byte it receives. Tests poll it with bounded
-/// waits. `autoRead: false` makes a peer that stops reading.
+/// waits. `stopReading()` makes a peer that stops reading.
 final class RawClient: Sendable {
     struct Received {
         var bytes: [UInt8] = []
@@ -18,13 +18,14 @@ final class RawClient: Sendable {
         self.received = received
     }
 
-    static func connect(port: Int, group: any EventLoopGroup, autoRead: Bool = true) async throws -> RawClient {
+    /// `receiveBuffer`: a small SO_RCVBUF (set before connecting) makes a reader that falls
+    /// behind quickly.
+    static func connect(port: Int, group: any EventLoopGroup, receiveBuffer: Int? = nil) async throws -> RawClient {
         let recorder = Recorder()
         var bootstrap = ClientBootstrap(group: group)
-            .channelOption(.autoRead, value: autoRead)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-        if !autoRead {
-            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4_096)
+        if let receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
         }
         let channel = try await bootstrap
             .channelInitializer { channel in
@@ -59,6 +60,10 @@ final class RawClient: Sendable {
 
     func waitClosed(timeout: Duration = .seconds(5)) async -> Bool {
         await wait(timeout: timeout) { $0.closed }
+    }
+
+    func stopReading() {
+        channel.setOption(.autoRead, value: false).whenComplete { _ in }
     }
 
     func resumeReading() {
@@ -134,15 +139,14 @@ final class WebSocketTestClient: Sendable {
         group: any EventLoopGroup,
         path: String = "/",
         protocols: String? = "clasp",
-        autoRead: Bool = true
+        receiveBuffer: Int? = nil
     ) async throws -> WebSocketTestClient {
-        let raw = try await RawClient.connect(port: port, group: group, autoRead: autoRead)
+        let raw = try await RawClient.connect(port: port, group: group, receiveBuffer: receiveBuffer)
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         if let protocols { request += "Sec-WebSocket-Protocol: \(protocols)\r\n" }
         request += "\r\n"
         try await raw.write(request)
-        if !autoRead { raw.channel.read() }
         let terminator: [UInt8] = Array("\r\n\r\n".utf8)
         _ = await raw.wait { $0.bytes.firstRange(of: terminator) != nil || $0.closed }
         let bytes = raw.snapshot.bytes

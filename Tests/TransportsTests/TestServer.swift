@@ -55,11 +55,13 @@ struct TestServer {
         try await server.stop()
     }
 
-    func client(path: String = "/", protocols: String? = "clasp", autoRead: Bool = true) async throws -> WebSocketTestClient {
-        try await WebSocketTestClient.connect(port: port, group: group, path: path, protocols: protocols, autoRead: autoRead)
+    func client(path: String = "/", protocols: String? = "clasp", receiveBuffer: Int? = nil) async throws -> WebSocketTestClient {
+        try await WebSocketTestClient.connect(
+            port: port, group: group, path: path, protocols: protocols, receiveBuffer: receiveBuffer
+        )
     }
 
-    func raw(autoRead: Bool = true) async throws -> RawClient {
-        try await RawClient.connect(port: port, group: group, autoRead: autoRead)
+    func raw() async throws -> RawClient {
+        try await RawClient.connect(port: port, group: group)
     }
 }

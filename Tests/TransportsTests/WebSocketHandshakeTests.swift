@@ -111,14 +111,4 @@ import Testing
             await client.close()
         }
     }
-
-    @Test func upgradedConnectionOutlivesHandshakeTimeout() async throws {
-        try await TestServer.with({ $0.handshakeTimeout = 0.2 }) { server in
-            let client = try await server.client()
-            try await Task.sleep(for: .milliseconds(500))
-            // Still open (the HELLO timeout belongs to the router core, 10 s by default).
-            #expect(!client.raw.snapshot.closed)
-            await client.close()
-        }
-    }
 }
