@@ -50,6 +50,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private var flushScheduled = false
     private var fragment: Fragment?
     private var closeTimer: Scheduled<Void>?
+    /// Why we are closing, for the close log line.
+    private var closeReason: String?
     /// Reused for unmasking inbound messages (kept only while small).
     private var scratch: ByteBuffer?
     private static let maxScratchBytes = 16 * 1_024
@@ -106,7 +108,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         scratch = nil
         notifyRouterGone()
         session = nil
-        logger.debug("websocket connection closed", metadata: wasClosing ? [:] : ["reason": "peer went away"])
+        logger.debug(
+            "websocket connection closed",
+            metadata: ["reason": "\(closeReason ?? (wasClosing ? "closed by us" : "peer went away"))"]
+        )
         context.fireChannelInactive()
     }
 
@@ -129,12 +134,21 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is NIOWebSocketError {
             // WebSocketProtocolErrorHandler has sent the close frame (1009 for an oversized
-            // frame, 1002 otherwise) and is closing.
-            logger.debug("closing connection: websocket protocol error", metadata: ["error": "\(error)"])
+            // frame, 1002 otherwise) and closes once it is written; make sure a peer that does
+            // not read cannot keep the connection.
+            guard state == .open else { return }
             state = .closing
-        } else if error is IOError || error is ChannelError {
-            logger.debug("closing connection: I/O error", metadata: ["error": "\(error)"])
+            closeReason = "websocket protocol error: \(error)"
+            notifyRouterGone()
+            closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeGracePeriod) {
+                context.close(promise: nil)
+            }
+            return
+        }
+        if error is IOError || error is ChannelError {
+            closeReason = closeReason ?? "I/O error: \(error)"
         } else {
+            closeReason = closeReason ?? "error: \(error)"
             logger.warning("websocket connection error", metadata: ["error": "\(error)"])
         }
         context.close(promise: nil)
@@ -251,26 +265,24 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private func peerClosed(_ frame: WebSocketFrame) {
         guard let context else { return }
         state = .closing
+        closeReason = "peer sent close"
         notifyRouterGone()
         var payload = frame.unmaskedData
         var reply = context.channel.allocator.buffer(capacity: 2)
         if let code = payload.readWebSocketErrorCode() {
             reply.write(webSocketErrorCode: code)
         }
-        logger.debug("peer sent close")
         writeCloseFrameThenClose(reply, context: context)
     }
 
     private func protocolError(_ why: String) {
-        logger.debug("closing connection: websocket protocol error", metadata: ["error": "\(why)"])
         notifyRouterGone()
         closeGracefully(code: .protocolError, reason: why)
     }
 
     private func messageTooLarge() {
-        logger.debug("closing connection: message over \(settings.maxMessageBytes) bytes")
         notifyRouterGone()
-        closeGracefully(code: .messageTooLarge, reason: "message too large")
+        closeGracefully(code: .messageTooLarge, reason: "message over \(settings.maxMessageBytes) bytes")
     }
 
     // MARK: Outbound (called by WebSocketSession on this channel's loop)
@@ -293,7 +305,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     func closeRequestedByRouter(_ reason: CloseReason) {
         routerDone = true
         guard state == .open, let context else { return }
-        logger.debug("router closes connection", metadata: ["reason": "\(reason)"])
         while let frame = queue.popFirst() {
             write(frame, context: context)
         }
@@ -302,7 +313,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func refusedByRouter() {
         routerDone = true
-        logger.debug("closing connection", metadata: ["reason": "\(CloseReason.routerFull)"])
         closeGracefully(code: Self.closeCode(for: .routerFull), reason: CloseReason.routerFull.description)
     }
 
@@ -356,6 +366,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private func closeGracefully(code: WebSocketErrorCode, reason: String) {
         guard state == .open, let context else { return }
         state = .closing
+        closeReason = closeReason ?? reason
         var payload = context.channel.allocator.buffer(capacity: 2 + 123)
         payload.write(webSocketErrorCode: code)
         payload.writeString(Self.truncatedUTF8(reason, maxBytes: 123))
