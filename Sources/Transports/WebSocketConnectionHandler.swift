@@ -1,3 +1,4 @@
+import CLASP
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -357,7 +358,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         )
         queue.removeAll()
         notifyRouterGone()
-        write(OutboundFrame(bytes: slowConsumerErrorFrame()), context: context)
+        write(OutboundFrame(bytes: slowConsumerErrorFrameBytes), context: context)
         closeGracefully(code: .policyViolation, reason: CloseReason.slowConsumer.description)
     }
 
@@ -429,13 +430,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 }
 
-/// ERROR 503 sent to a session whose outbound queue overflowed.
-///
-/// Hand-encoded until the codec is merged (wire-format §1.1, §3.16): header `53 01 len`,
-/// payload `51`, code u16, message str, flags `00`.
-func slowConsumerErrorFrame() -> [UInt8] {
-    let message = Array("slow consumer: outbound queue full".utf8)
-    var payload: [UInt8] = [0x51, 0x01, 0xF7]
-    payload += [UInt8(message.count >> 8), UInt8(message.count & 0xFF)] + message + [0x00]
-    return [0x53, 0x01, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)] + payload
-}
+/// ERROR 503 sent to a session whose outbound queue overflowed (encoded once).
+let slowConsumerErrorFrameBytes: [UInt8] = {
+    let error = ErrorMessage(code: ErrorCode.slowConsumer.rawValue, message: CloseReason.slowConsumer.description)
+    // Cannot fail: a short message far below every codec limit.
+    return (try? Message.error(error).encodedFrame()) ?? []
+}()
