@@ -302,6 +302,38 @@ import Transports
         }
     }
 
+    @Test func upgradedPeerWithoutHelloIsClosedByTheRouter() async throws {
+        var router = RouterConfiguration()
+        router.handshakeTimeout = 0.3
+        try await TestServer.with(router: router) { server in
+            let silent = try await server.client()
+            let start = ContinuousClock.now
+            let served = try await Self.session(server)
+            let reply = await silent.nextFrame()
+            #expect(reply?.closeCode == 1008)
+            #expect(ContinuousClock.now - start >= .milliseconds(250))
+            #expect(await silent.raw.waitClosed())
+            #expect(!served.raw.snapshot.closed)
+            #expect(await Self.waitForConnections(server.host, 1) == 1)
+        }
+    }
+
+    @Test func routerRefusingTheHandshakeSendsItsErrorBeforeTheClose() async throws {
+        try await TestServer.with { server in
+            let client = try await server.client()
+            try await client.sendBinary(Self.frame(.ping))
+            let frames = await client.frames(until: { $0.opcode == ReceivedFrame.close })
+            guard frames.count == 2, case .error(let error) = Self.decode(frames[0]) else {
+                Issue.record("expected ERROR then close, got \(frames)")
+                return
+            }
+            #expect(error.code == 101)
+            #expect(frames[1].closeCode == 1008)
+            #expect(await client.raw.waitClosed())
+            #expect(await Self.waitForConnections(server.host, 0) == 0)
+        }
+    }
+
     @Test func upgradedConnectionOutlivesHandshakeTimeout() async throws {
         try await TestServer.with({ $0.handshakeTimeout = 0.2 }) { server in
             let client = try await Self.session(server)
