@@ -46,15 +46,23 @@ final class HTTPProbeResponder: ChannelInboundHandler, RemovableChannelHandler {
         }
         if error is HTTPParserError {
             // NIO's HTTPServerProtocolErrorHandler has answered 400 and is closing.
-            logger.debug("closing connection: malformed HTTP", metadata: ["error": "\(error)"])
+            logger.debug("closing connection: malformed HTTP", metadata: ["peer": "\(Self.peer(context))", "error": "\(error)"])
         } else {
-            logger.warning("HTTP connection error", metadata: ["error": "\(error)"])
+            logger.warning("HTTP connection error", metadata: ["peer": "\(Self.peer(context))", "error": "\(error)"])
         }
         context.close(promise: nil)
     }
 
+    private static func peer(_ context: ChannelHandlerContext) -> String {
+        context.channel.remoteAddress.map { "\($0)" } ?? "?"
+    }
+
     private func answer(context: ChannelHandlerContext) {
         answered = true
+        logger.debug(
+            "answering plain HTTP request and closing",
+            metadata: ["peer": "\(Self.peer(context))", "method": "\(method.map { "\($0)" } ?? "?")"]
+        )
         let status: HTTPResponseStatus = badUpgrade ? .badRequest : .ok
         let body = badUpgrade ? "bad websocket upgrade request\n" : "ok\n"
         var head = HTTPResponseHead(version: .http1_1, status: status)

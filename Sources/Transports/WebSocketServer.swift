@@ -141,13 +141,16 @@ public final class WebSocketServer: Sendable {
         for channel in open {
             channel.pipeline.fireUserInboundEventTriggered(ServerShutdownEvent())
         }
+        // Whoever has not finished closing within the grace period is cut off (one deadline
+        // for all of them, not one after another).
         let grace = TimeAmount.nanoseconds(Int64(max(0, configuration.closeGracePeriod) * 1e9))
-        for channel in open {
-            let closed = channel.closeFuture
-            let timeout = channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
-            try? await closed.get()
-            timeout.cancel()
+        let deadlines = open.map { channel in
+            channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
         }
+        for channel in open {
+            try? await channel.closeFuture.get()
+        }
+        for deadline in deadlines { deadline.cancel() }
         logger.info("WebSocket server stopped")
     }
 

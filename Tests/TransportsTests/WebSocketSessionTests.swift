@@ -355,6 +355,21 @@ import Transports
         try await server.group.shutdownGracefully()
     }
 
+    @Test func serverShutdownClosesManySessionsWithinTheGracePeriod() async throws {
+        let server = try await TestServer.start { $0.closeGracePeriod = 1 }
+        var clients: [WebSocketTestClient] = []
+        for _ in 0..<50 { clients.append(try await Self.session(server)) }
+        // One of them has stopped reading; it must not hold the others up.
+        clients[0].raw.stopReading()
+        let start = ContinuousClock.now
+        try await server.server.shutdown()
+        #expect(ContinuousClock.now - start < .seconds(3))
+        for client in clients { #expect(await client.raw.waitClosed()) }
+        #expect(await Self.waitForConnections(server.host, 0) == 0)
+        await server.host.shutdown()
+        try await server.group.shutdownGracefully()
+    }
+
     @Test func routerShutdownClosesSessionsWithGoingAway() async throws {
         try await TestServer.with { server in
             let client = try await Self.session(server)
