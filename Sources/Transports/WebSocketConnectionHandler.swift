@@ -80,23 +80,27 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
             cache = sharedCache.value
             let box = NIOLoopBoundBox(session, eventLoop: host.eventLoop)
             self.session = box
-            if let id = host.coreOnLoop.connect(session) {
-                session.id = id
-            } else {
-                refusedByRouter()
+            if let refusal = Self.connect(session, host: host) {
+                refusedByRouter(refusal)
             }
         } else {
             let box = NIOLoopBoundBox.makeBoxSendingValue(session, as: WebSocketSession.self, eventLoop: host.eventLoop)
             self.session = box
-            host.execute { core in
-                let session = box.value
-                if let id = core.connect(session) {
-                    session.id = id
-                } else {
-                    handler.eventLoop.execute { handler.value.refusedByRouter() }
+            let host = self.host
+            host.execute { _ in
+                if let refusal = Self.connect(box.value, host: host) {
+                    handler.eventLoop.execute { handler.value.refusedByRouter(refusal) }
                 }
             }
         }
+    }
+
+    /// Registers `session` with the core (on the router's loop); the reason when refused.
+    private static func connect(_ session: WebSocketSession, host: RouterHost) -> CloseReason? {
+        guard !host.isShutDownOnLoop else { return .shutdown }
+        guard let id = host.coreOnLoop.connect(session) else { return .routerFull }
+        session.id = id
+        return nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -312,9 +316,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         closeGracefully(code: Self.closeCode(for: reason), reason: reason.description)
     }
 
-    func refusedByRouter() {
+    func refusedByRouter(_ reason: CloseReason) {
         routerDone = true
-        closeGracefully(code: Self.closeCode(for: .routerFull), reason: CloseReason.routerFull.description)
+        closeGracefully(code: Self.closeCode(for: reason), reason: reason.description)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func silentPeerIsClosedAfterHandshakeTimeoutWhileOthersAreServed() async throws {
-        try await TestServer.with({ $0.handshakeTimeout = 0.3 }) { server in
+        try await TestServer.with({ $0.handshakeTimeout = 1 }) { server in
             let silent = try await server.raw()
             let halfUpgrade = try await server.raw()
             try await halfUpgrade.write("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
@@ -99,13 +99,13 @@ import Testing
             // Meanwhile others are served right away.
             let probe = try await server.raw()
             try await probe.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await probe.waitClosed(timeout: .milliseconds(250)))
+            #expect(await probe.waitClosed(timeout: .milliseconds(800)))
             let client = try await server.client()
-            #expect(ContinuousClock.now - start < .milliseconds(250))
+            #expect(ContinuousClock.now - start < .milliseconds(800))
 
             #expect(await silent.waitClosed(timeout: .seconds(3)))
             #expect(await halfUpgrade.waitClosed(timeout: .seconds(3)))
-            #expect(ContinuousClock.now - start >= .milliseconds(250))
+            #expect(ContinuousClock.now - start >= .milliseconds(950))
             #expect(silent.snapshot.bytes.isEmpty)
             #expect(!client.raw.snapshot.closed || client.raw.snapshot.bytes.count > 0)
             await client.close()

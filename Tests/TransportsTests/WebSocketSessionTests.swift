@@ -376,6 +376,10 @@ import Transports
             await server.host.shutdown()
             #expect(await client.nextFrame()?.closeCode == 1001)
             #expect(await client.raw.waitClosed())
+            // Late arrivals are turned away too.
+            let late = try await server.client()
+            #expect(await late.nextFrame()?.closeCode == 1001)
+            #expect(await server.host.connectionCount() == 0)
         }
     }
 }
