@@ -25,11 +25,12 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
-        // A plain loop for profiling with perf; not run by the benchmark plugin.
+        // A plain loop for profiling with perf (`swift build -c release --product CodecProfile`).
+        // Not under a directory named `Benchmarks`, so the benchmark plugin does not run it.
         .executableTarget(
             name: "CodecProfile",
             dependencies: [.product(name: "CLASP", package: rootPackageIdentity)],
-            path: "CodecProfile",
+            path: "Tools/CodecProfile",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

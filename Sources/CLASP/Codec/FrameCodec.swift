@@ -35,16 +35,15 @@ public enum FrameCodec {
 
     /// Decodes one complete frame held in an array.
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> DecodedFrame {
-        // `Array.withUnsafeBytes` only rethrows untyped errors, so carry the typed one out.
-        var failure = CodecError.emptyInput
-        let frame: DecodedFrame? = bytes.withUnsafeBytes { raw in
-            do throws(CodecError) { return try decodeFrame(raw) } catch {
-                failure = error
-                return nil
-            }
+        // `Array.withUnsafeBytes` only rethrows untyped errors: the error is boxed on the way
+        // out (failure path only) and unboxed here.
+        do {
+            return try bytes.withUnsafeBytes { raw in try decodeFrame(raw) }
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw .legacy("unexpected error \(error)")  // not reachable: decodeFrame throws only CodecError
         }
-        guard let frame else { throw failure }
-        return frame
     }
 
     /// Parses only the header (for stream transports that delimit frames by it): needs

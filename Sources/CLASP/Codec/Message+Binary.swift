@@ -104,6 +104,7 @@ extension Message {
     }
 
     /// Reads a binary payload, type byte first.
+    @inline(__always)
     static func readBinaryPayload(from r: inout WireReader, bundleDepth: Int) throws(CodecError) -> Message {
         let code = try r.u8("message type")
         // Hottest kinds first; the rest via `MessageKind`.

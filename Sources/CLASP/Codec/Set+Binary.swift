@@ -29,7 +29,7 @@ extension SetMessage: BinaryLayout {
         if let ttl { w.u32(ttl.wireWord) }
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     static func readBinaryBody(from r: inout WireReader, bundleDepth: Int) throws(CodecError) -> SetMessage {
         let flags = try r.u8("SET flags")
         let address = try r.string("SET address")

@@ -110,11 +110,7 @@ func makeString(_ raw: UnsafeRawBufferPointer) -> String? {
     let n = raw.count
     if n == 0 { return "" }
     guard isWellFormedUTF8(raw) else { return nil }
-    let utf8 = raw.assumingMemoryBound(to: UInt8.self)
-    return String(unsafeUninitializedCapacity: n) { out in
-        _ = out.initialize(fromContentsOf: utf8)
-        return n
-    }
+    return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
 }
 
 /// Well-formed UTF-8 (Unicode 15, table 3-7): no overlongs, no surrogates, nothing above
