@@ -8,7 +8,7 @@ extension Publish: BinaryLayout {
     @usableFromInline static let timestampBit: UInt8 = 0x10
     @usableFromInline static let idBit: UInt8 = 0x08
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func binaryPayloadSize(bundleDepth: Int) throws(CodecError) -> Int {
         var size = 3 &+ (try WireSize.string(address, "PUBLISH address"))
         if let value {
@@ -23,7 +23,7 @@ extension Publish: BinaryLayout {
         return size
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func writeBinaryPayload(to w: inout WireWriter) {
         w.u8(Self.binaryKind.rawValue)
         w.u8(signal.rawValue << 5 | flag(timestamp != nil, Self.timestampBit) | flag(id != nil, Self.idBit) | phase.rawValue)

@@ -10,7 +10,7 @@ extension SetMessage: BinaryLayout {
     @usableFromInline static let unlockBit: UInt8 = 0x20
     @usableFromInline static let ttlBit: UInt8 = 0x10
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func binaryPayloadSize(bundleDepth: Int) throws(CodecError) -> Int {
         var size = 2 &+ (try WireSize.string(address, "SET address")) &+ (try value.binaryDataSize())
         if revision != nil { size &+= 8 }
@@ -18,7 +18,7 @@ extension SetMessage: BinaryLayout {
         return size
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func writeBinaryPayload(to w: inout WireWriter) {
         w.u8(Self.binaryKind.rawValue)
         w.u8(flag(revision != nil, Self.revisionBit) | flag(lock, Self.lockBit) | flag(unlock, Self.unlockBit)

@@ -73,7 +73,7 @@ struct WireWriter {
 /// Sizing helpers: each returns the encoded size and rejects what cannot be encoded.
 @usableFromInline
 enum WireSize {
-    @inlinable
+    @inlinable @inline(__always)
     static func string(_ s: String, _ field: StaticString) throws(CodecError) -> Int {
         let n = s.utf8.count
         guard n <= 0xFFFF else { throw .fieldTooLong(field: field.description, length: n) }
