@@ -11,6 +11,11 @@ public enum FrameCodec {
 
     /// Decodes one complete frame. Bytes after `header + payload length` are ignored (§1.4).
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> DecodedFrame {
+        try decodeFrame(bytes)
+    }
+
+    @inline(__always)
+    static func decodeFrame(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> DecodedFrame {
         guard !bytes.isEmpty else { throw .emptyInput }
         let header = try decodeHeader(bytes)
         let start = header.headerLength
@@ -30,10 +35,15 @@ public enum FrameCodec {
 
     /// Decodes one complete frame held in an array.
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> DecodedFrame {
-        let result: Result<DecodedFrame, CodecError> = bytes.withUnsafeBytes { raw in
-            do throws(CodecError) { return .success(try decode(raw)) } catch { return .failure(error) }
+        // `Array.withUnsafeBytes` only rethrows untyped errors: the error is boxed on the way
+        // out (failure path only) and unboxed here.
+        do {
+            return try bytes.withUnsafeBytes { raw in try decodeFrame(raw) }
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw .legacy("unexpected error \(error)")  // not reachable: decodeFrame throws only CodecError
         }
-        return try result.get()
     }
 
     /// Parses only the header (for stream transports that delimit frames by it): needs

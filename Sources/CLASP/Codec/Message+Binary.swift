@@ -104,8 +104,12 @@ extension Message {
     }
 
     /// Reads a binary payload, type byte first.
+    @inline(__always)
     static func readBinaryPayload(from r: inout WireReader, bundleDepth: Int) throws(CodecError) -> Message {
         let code = try r.u8("message type")
+        // Hottest kinds first; the rest via `MessageKind`.
+        if code == MessageKind.set.rawValue { return .set(try SetMessage.readBinaryBody(from: &r, bundleDepth: bundleDepth)) }
+        if code == MessageKind.publish.rawValue { return .publish(try Publish.readBinaryBody(from: &r, bundleDepth: bundleDepth)) }
         guard let kind = MessageKind(rawValue: code) else { throw .unknownMessageType(code) }
         switch kind {
         case .hello: return .hello(try Hello.readBinaryBody(from: &r, bundleDepth: bundleDepth))

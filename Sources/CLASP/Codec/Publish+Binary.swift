@@ -8,7 +8,7 @@ extension Publish: BinaryLayout {
     @usableFromInline static let timestampBit: UInt8 = 0x10
     @usableFromInline static let idBit: UInt8 = 0x08
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func binaryPayloadSize(bundleDepth: Int) throws(CodecError) -> Int {
         var size = 3 &+ (try WireSize.string(address, "PUBLISH address"))
         if let value {
@@ -23,7 +23,7 @@ extension Publish: BinaryLayout {
         return size
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func writeBinaryPayload(to w: inout WireWriter) {
         w.u8(Self.binaryKind.rawValue)
         w.u8(signal.rawValue << 5 | flag(timestamp != nil, Self.timestampBit) | flag(id != nil, Self.idBit) | phase.rawValue)
@@ -43,27 +43,29 @@ extension Publish: BinaryLayout {
         if let rate { w.u32(rate) }
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     static func readBinaryBody(from r: inout WireReader, bundleDepth: Int) throws(CodecError) -> Publish {
         let flags = try r.u8("PUBLISH flags")
         let address = try r.string("PUBLISH address")
-        var message = Publish(address: address, signal: SignalType(wireCode: flags >> 5), phase: GesturePhase(wireCode: flags & 0x07))
+        var value: Value?
+        var samples: [Double]?
         switch try r.u8("PUBLISH value indicator") {
         case 1:
-            message.value = try Value.read(from: &r, field: "PUBLISH value")
+            value = try Value.read(from: &r, field: "PUBLISH value")
         case 2:
             let n = try r.count("PUBLISH samples", minimumElementSize: 8)
-            var samples: [Double] = []
-            samples.reserveCapacity(n)
-            for _ in 0 ..< n { samples.append(try r.f64("PUBLISH samples")) }
-            message.samples = samples
+            var list: [Double] = []
+            list.reserveCapacity(n)
+            for _ in 0 ..< n { list.append(try r.f64("PUBLISH samples")) }
+            samples = list
         default:
             break  // 0, and any unknown indicator, means no value (§1.4)
         }
-        if flags & timestampBit != 0 { message.timestamp = try r.u64("PUBLISH timestamp") }
-        if flags & idBit != 0 { message.id = try r.u32("PUBLISH gesture id") }
-        if r.remaining >= 4 { message.rate = try r.u32("PUBLISH rate") }
-        return message
+        let timestamp = flags & timestampBit != 0 ? try r.u64("PUBLISH timestamp") : nil
+        let id = flags & idBit != 0 ? try r.u32("PUBLISH gesture id") : nil
+        let rate = r.remaining >= 4 ? try r.u32("PUBLISH rate") : nil
+        return Publish(address: address, signal: SignalType(wireCode: flags >> 5), phase: GesturePhase(wireCode: flags & 0x07),
+                       value: value, samples: samples, timestamp: timestamp, id: id, rate: rate)
     }
 
     /// Complete frame of this PUBLISH without wrapping it in a `Message` (same layout code).

@@ -10,7 +10,7 @@ extension SetMessage: BinaryLayout {
     @usableFromInline static let unlockBit: UInt8 = 0x20
     @usableFromInline static let ttlBit: UInt8 = 0x10
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func binaryPayloadSize(bundleDepth: Int) throws(CodecError) -> Int {
         var size = 2 &+ (try WireSize.string(address, "SET address")) &+ (try value.binaryDataSize())
         if revision != nil { size &+= 8 }
@@ -18,7 +18,7 @@ extension SetMessage: BinaryLayout {
         return size
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func writeBinaryPayload(to w: inout WireWriter) {
         w.u8(Self.binaryKind.rawValue)
         w.u8(flag(revision != nil, Self.revisionBit) | flag(lock, Self.lockBit) | flag(unlock, Self.unlockBit)
@@ -29,7 +29,7 @@ extension SetMessage: BinaryLayout {
         if let ttl { w.u32(ttl.wireWord) }
     }
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     static func readBinaryBody(from r: inout WireReader, bundleDepth: Int) throws(CodecError) -> SetMessage {
         let flags = try r.u8("SET flags")
         let address = try r.string("SET address")

@@ -4,12 +4,21 @@
 extension Value {
     /// Bytes of the data part (without the type code). Checks lengths, counts and nesting.
     /// `depth` is the number of arrays/maps around this value.
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func binaryDataSize(depth: Int = 0) throws(CodecError) -> Int {
         switch self {
         case .null: return 0
         case .bool: return 1
         case .int, .float: return 8
+        default: return try containerDataSize(depth: depth)
+        }
+    }
+
+    /// Strings, bytes, arrays and maps (kept out of line; scalars are sized inline).
+    @usableFromInline
+    func containerDataSize(depth: Int) throws(CodecError) -> Int {
+        switch self {
+        case .null, .bool, .int, .float: return try binaryDataSize(depth: depth)
         case .string(let s): return try WireSize.string(s, "string value")
         case .bytes(let b):
             try WireSize.count(b.count, "bytes value")
@@ -37,13 +46,22 @@ extension Value {
     func binarySize(depth: Int = 0) throws(CodecError) -> Int { 1 &+ (try binaryDataSize(depth: depth)) }
 
     /// Writes the data part. Sized (and so validated) beforehand.
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func writeData(to w: inout WireWriter) {
         switch self {
         case .null: break
         case .bool(let b): w.u8(b ? 1 : 0)
         case .int(let i): w.u64(UInt64(bitPattern: i))
         case .float(let f): w.f64(f)
+        default: writeContainerData(to: &w)
+        }
+    }
+
+    /// Strings, bytes, arrays and maps (kept out of line; scalars are written inline).
+    @usableFromInline
+    func writeContainerData(to w: inout WireWriter) {
+        switch self {
+        case .null, .bool, .int, .float: writeData(to: &w)
         case .string(let s): w.string(s)
         case .bytes(let b): w.byteArray(b)
         case .array(let items):
@@ -66,8 +84,18 @@ extension Value {
     }
 
     /// Reads the data of a value whose type code is `code` (narrow numbers are widened).
-    @usableFromInline
+    @usableFromInline @inline(__always)
     static func readData(code: UInt8, from r: inout WireReader, depth: Int = 0, field: StaticString) throws(CodecError) -> Value {
+        // The common scalars inline; everything else out of line.
+        switch code {
+        case 0x05: return .int(Int64(bitPattern: try r.u64(field)))
+        case 0x07: return .float(try r.f64(field))
+        default: return try readOtherData(code: code, from: &r, depth: depth, field: field)
+        }
+    }
+
+    @usableFromInline
+    static func readOtherData(code: UInt8, from r: inout WireReader, depth: Int, field: StaticString) throws(CodecError) -> Value {
         switch code {
         case 0x00: return .null
         case 0x01: return .bool(try r.u8(field) != 0)
@@ -104,7 +132,7 @@ extension Value {
     }
 
     /// Type code + data.
-    @usableFromInline
+    @usableFromInline @inline(__always)
     static func read(from r: inout WireReader, depth: Int = 0, field: StaticString) throws(CodecError) -> Value {
         let code = try r.u8(field)
         return try readData(code: code, from: &r, depth: depth, field: field)

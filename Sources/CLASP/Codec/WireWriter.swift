@@ -12,34 +12,34 @@ struct WireWriter {
         self.offset = offset
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func u8(_ v: UInt8) {
         base.storeBytes(of: v, toByteOffset: offset, as: UInt8.self)
         offset &+= 1
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func u16(_ v: UInt16) {
         base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
         offset &+= 2
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func u32(_ v: UInt32) {
         base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt32.self)
         offset &+= 4
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func u64(_ v: UInt64) {
         base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt64.self)
         offset &+= 8
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func f64(_ v: Double) { u64(v.bitPattern) }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func raw(_ bytes: UnsafeRawBufferPointer) {
         guard let src = bytes.baseAddress, !bytes.isEmpty else { return }
         (base + offset).copyMemory(from: src, byteCount: bytes.count)
@@ -47,7 +47,7 @@ struct WireWriter {
     }
 
     /// `str`: u16 length + UTF-8. The length was checked when sizing.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func string(_ s: String) {
         let n = s.utf8.count
         u16(UInt16(truncatingIfNeeded: n))
@@ -60,10 +60,10 @@ struct WireWriter {
     }
 
     /// `str` where `nil` is written as the empty string.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func optionalString(_ s: String?) { string(s ?? "") }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func byteArray(_ bytes: [UInt8]) {
         u16(UInt16(truncatingIfNeeded: bytes.count))
         bytes.withUnsafeBytes { raw($0) }
@@ -73,7 +73,7 @@ struct WireWriter {
 /// Sizing helpers: each returns the encoded size and rejects what cannot be encoded.
 @usableFromInline
 enum WireSize {
-    @inlinable
+    @inlinable @inline(__always)
     static func string(_ s: String, _ field: StaticString) throws(CodecError) -> Int {
         let n = s.utf8.count
         guard n <= 0xFFFF else { throw .fieldTooLong(field: field.description, length: n) }

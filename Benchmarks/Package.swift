@@ -1,0 +1,37 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Codec benchmarks. A separate package so the root `swift build` never builds them.
+// Run: swift package --allow-writing-to-package-directory benchmark
+// A path dependency's identity is its directory name, which depends on the checkout
+// (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
+let rootPackageIdentity = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "clasp-gateway"
+
+let package = Package(
+    name: "clasp-gateway-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: [
+                .product(name: "CLASP", package: rootPackageIdentity),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "CodecBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // A plain loop for profiling with perf (`swift build -c release --product CodecProfile`).
+        // Not under a directory named `Benchmarks`, so the benchmark plugin does not run it.
+        .executableTarget(
+            name: "CodecProfile",
+            dependencies: [.product(name: "CLASP", package: rootPackageIdentity)],
+            path: "Tools/CodecProfile",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+    ]
+)

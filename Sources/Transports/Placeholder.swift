@@ -1,1 +1,0 @@
-// WebSocket transport lives here.
