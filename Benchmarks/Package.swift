@@ -7,12 +7,17 @@ import PackageDescription
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
 let rootPackageIdentity = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "clasp-gateway"
 
+// Throughput is measured without package-benchmark's malloc interposer, whose hook on every
+// malloc/free costs ≈ 10 ns per operation here and is not part of the codec; run with
+// CLASP_BENCH_COUNT_MALLOCS=1 to build with the interposer and get allocation counts.
+let countMallocs = Context.environment["CLASP_BENCH_COUNT_MALLOCS"] != nil
+
 let package = Package(
     name: "clasp-gateway-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
-        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: countMallocs ? ["MallocInterposer"] : []),
     ],
     targets: [
         .executableTarget(
@@ -22,7 +27,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "CodecBenchmarks",
-            swiftSettings: [.swiftLanguageMode(.v6)],
+            swiftSettings: [.swiftLanguageMode(.v6)] + (countMallocs ? [.define("COUNT_MALLOCS")] : []),
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         // A plain loop for profiling with perf (`swift build -c release --product CodecProfile`).

@@ -34,11 +34,13 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     Benchmark("SET f64 encode (30-char address)") { benchmark in
+        let setPlain = CodecBenchmarks.setPlain
         for _ in benchmark.scaledIterations {
             sink(try setPlain.encodedFrame())
         }
     }
     Benchmark("SET f64 + revision encode") { benchmark in
+        let setRevision = CodecBenchmarks.setRevision
         for _ in benchmark.scaledIterations {
             sink(try setRevision.encodedFrame())
         }
@@ -50,35 +52,43 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     Benchmark("SET f64 decode (30-char address)") { benchmark in
+        let setPlainFrame = CodecBenchmarks.setPlainFrame
         for _ in benchmark.scaledIterations {
             sink(try FrameCodec.decode(setPlainFrame))
         }
     }
     Benchmark("SET f64 + revision decode") { benchmark in
+        let setRevisionFrame = CodecBenchmarks.setRevisionFrame
         for _ in benchmark.scaledIterations {
             sink(try FrameCodec.decode(setRevisionFrame))
         }
     }
     Benchmark("PUBLISH event encode") { benchmark in
+        let publishEvent = CodecBenchmarks.publishEvent
         for _ in benchmark.scaledIterations {
             sink(try publishEvent.encodedFrame())
         }
     }
-    // Allocation counts (the malloc interposer slows every allocation, so these are kept
-    // apart from the timing runs above).
+    Benchmark("PUBLISH event decode") { benchmark in
+        let publishEventFrame = CodecBenchmarks.publishEventFrame
+        for _ in benchmark.scaledIterations {
+            sink(try FrameCodec.decode(publishEventFrame))
+        }
+    }
+    #if COUNT_MALLOCS
+    // Allocation counts: only with the malloc interposer (CLASP_BENCH_COUNT_MALLOCS=1, see
+    // Package.swift), which also slows every allocation, so timings from that build are not used.
     Benchmark("allocations: SET f64 encode", configuration: .init(metrics: [.mallocCountTotal], scalingFactor: .one, maxIterations: 10_000)) { benchmark in
+        let setPlain = CodecBenchmarks.setPlain
         for _ in benchmark.scaledIterations {
             sink(try setPlain.encodedFrame())
         }
     }
     Benchmark("allocations: SET f64 decode", configuration: .init(metrics: [.mallocCountTotal], scalingFactor: .one, maxIterations: 10_000)) { benchmark in
+        let setPlainFrame = CodecBenchmarks.setPlainFrame
         for _ in benchmark.scaledIterations {
             sink(try FrameCodec.decode(setPlainFrame))
         }
     }
-    Benchmark("PUBLISH event decode") { benchmark in
-        for _ in benchmark.scaledIterations {
-            sink(try FrameCodec.decode(publishEventFrame))
-        }
-    }
+    #endif
 }

@@ -229,13 +229,7 @@ public final class RouterCore {
     // MARK: - Subscriptions
 
     private func handleSubscribe(_ subscribe: Subscribe, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        let pattern: AddressPattern
-        do {
-            pattern = try AddressPattern(subscribe.pattern, maxLength: configuration.maxAddressLength)
-        } catch {
-            reply(connection, .invalidPattern, "invalid address: \(error)", address: subscribe.pattern)
-            return
-        }
+        guard let pattern = parsePattern(subscribe.pattern, replyingTo: connection) else { return }
         let replacing = session.subscriptions[subscribe.id]
         if replacing == nil, session.subscriptions.count >= configuration.maxSubscriptionsPerSession {
             reply(connection, .limitReached, "subscription limit reached (max \(configuration.maxSubscriptionsPerSession))", address: subscribe.pattern)
@@ -347,13 +341,7 @@ public final class RouterCore {
     }
 
     private func handleQuery(_ query: Query, _ connection: Connection) {
-        let pattern: AddressPattern
-        do {
-            pattern = try AddressPattern(query.pattern, maxLength: configuration.maxAddressLength)
-        } catch {
-            reply(connection, .invalidPattern, "invalid address: \(error)", address: query.pattern)
-            return
-        }
+        guard let pattern = parsePattern(query.pattern, replyingTo: connection) else { return }
         let found = signals.values
             .filter { pattern.matches($0.address) }
             .sorted { $0.address < $1.address }
@@ -423,6 +411,16 @@ public final class RouterCore {
         connection.badFrames += 1
         if connection.badFrames > configuration.maxBadFramesPerSecond {
             close(id, .tooManyBadFrames)
+        }
+    }
+
+    /// The parsed pattern, or nil after answering ERROR 202 with the reference's text.
+    private func parsePattern(_ text: String, replyingTo connection: Connection) -> AddressPattern? {
+        do {
+            return try AddressPattern(text, maxLength: configuration.maxAddressLength)
+        } catch {
+            reply(connection, .invalidPattern, "invalid address: \(error)", address: text)
+            return nil
         }
     }
 

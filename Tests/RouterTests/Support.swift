@@ -18,17 +18,6 @@ final class ManualClock: RouterClock {
     }
 }
 
-/// A deterministic generator (SplitMix64) so session ids repeat from run to run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A peer of the router in memory: records what the router sends it.
 final class TestPeer: SessionConnection {
@@ -61,7 +50,7 @@ final class Harness {
         var configuration = RouterConfiguration()
         configuration.name = "test-router"
         configure(&configuration)
-        router = RouterCore(configuration: configuration, clock: clock, random: SeededGenerator(state: 42))
+        router = RouterCore(configuration: configuration, clock: clock)
     }
 
     /// Connects a peer without saying HELLO.
