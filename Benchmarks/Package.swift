@@ -8,8 +8,11 @@ import PackageDescription
 let rootPackageIdentity = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "clasp-gateway"
 
 // Throughput is measured without package-benchmark's malloc interposer, whose hook on every
-// malloc/free costs ≈ 10 ns per operation here and is not part of the codec; run with
-// CLASP_BENCH_COUNT_MALLOCS=1 to build with the interposer and get allocation counts.
+// malloc/free costs ≈ 10 ns per operation here and is not part of the codec. For allocation
+// counts build with it, in a build folder of its own (switching in one folder leaves stale
+// modules behind):
+//   CLASP_BENCH_COUNT_MALLOCS=1 swift package --scratch-path .build-mallocs \
+//       --allow-writing-to-package-directory benchmark
 let countMallocs = Context.environment["CLASP_BENCH_COUNT_MALLOCS"] != nil
 
 let package = Package(
