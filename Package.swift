@@ -58,7 +58,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "CLASPTests", dependencies: ["CLASP"], exclude: ["Vectors"], swiftSettings: strict),
+        .testTarget(name: "CLASPTests", dependencies: ["CLASP"], swiftSettings: strict),
         .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
         .testTarget(
             name: "TransportsTests",

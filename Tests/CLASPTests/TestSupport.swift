@@ -45,7 +45,7 @@ struct VectorFormatError: Error, CustomStringConvertible {
 }
 
 enum VectorFiles {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Vectors")
 
     static func load(_ name: String) -> [[String: Any]] {
         let url = directory.appendingPathComponent(name)

@@ -1,6 +1,6 @@
 """Raw CLASP frames over a real WebSocket: what the Python client cannot send or cannot see.
 
-Invalid inputs come from `vectors/invalid-frames.json` (a copy of the shared test vectors).
+Invalid inputs come from `Tests/Vectors/invalid-frames.json` (the shared test vectors).
 """
 
 import asyncio
@@ -18,7 +18,7 @@ from clasp_wire import (
 )
 from conftest import async_test
 
-VECTORS = Path(__file__).resolve().parent / "vectors"
+VECTORS = Path(__file__).resolve().parent.parent / "Vectors"
 INVALID = json.loads((VECTORS / "invalid-frames.json").read_text())
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
