@@ -44,6 +44,11 @@ struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+extension ClosedRange where Bound == Int {
+    /// 1 … Int32.max: counts and sizes that must be positive.
+    static var positive: ClosedRange<Int> { 1...Int(Int32.max) }
+}
+
 // MARK: - The schema: every key the file may contain
 
 /// How one key is checked and applied.
@@ -56,6 +61,30 @@ struct ConfigKey: Sendable {
     var apply: @Sendable (inout GatewaySettings, TOMLValue) -> Bool
 
     var path: String { table + "." + key }
+
+    /// A key holding an integer within `range`.
+    static func integer(
+        _ table: String, _ key: String, in range: ClosedRange<Int>, expects: String,
+        set: @escaping @Sendable (inout GatewaySettings, Int) -> Void
+    ) -> ConfigKey {
+        ConfigKey(table: table, key: key, expects: expects) { settings, value in
+            guard let number = value.int(in: range) else { return false }
+            set(&settings, number)
+            return true
+        }
+    }
+
+    /// A key holding seconds as an integer or a float (see `TOMLValue.seconds`).
+    static func seconds(
+        _ table: String, _ key: String, allowZero: Bool, max: Double = 3_600, expects: String,
+        set: @escaping @Sendable (inout GatewaySettings, Double) -> Void
+    ) -> ConfigKey {
+        ConfigKey(table: table, key: key, expects: expects) { settings, value in
+            guard let seconds = value.seconds(allowZero: allowZero, max: max) else { return false }
+            set(&settings, seconds)
+            return true
+        }
+    }
 }
 
 enum ConfigSchema {
@@ -73,11 +102,7 @@ enum ConfigSchema {
             settings.bind = host
             return true
         },
-        ConfigKey(table: "server", key: "port", expects: "an integer from 0 to 65535 (0 = any free port)") { settings, value in
-            guard let port = value.int(in: 0...65_535) else { return false }
-            settings.port = port
-            return true
-        },
+        .integer("server", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)") { $0.port = $1 },
         ConfigKey(table: "server", key: "data_dir", expects: "a non-empty path") { settings, value in
             guard case .string(let path) = value, !path.isEmpty, !path.unicodeScalars.contains(where: { $0.value == 0 }) else {
                 return false
@@ -91,67 +116,19 @@ enum ConfigSchema {
             return true
         },
         // [websocket]
-        ConfigKey(table: "websocket", key: "handshake_timeout", expects: "a number of seconds greater than 0 and at most 3600") { settings, value in
-            guard let seconds = value.seconds(allowZero: false) else { return false }
-            settings.websocket.handshakeTimeout = seconds
-            return true
-        },
-        ConfigKey(table: "websocket", key: "max_frame_bytes", expects: "an integer from 1024 to 16777216") { settings, value in
-            guard let bytes = value.int(in: 1_024...16_777_216) else { return false }
-            settings.websocket.maxFrameBytes = bytes
-            return true
-        },
-        ConfigKey(table: "websocket", key: "outbound_queue_frames", expects: "a positive integer") { settings, value in
-            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
-            settings.websocket.outboundQueueFrames = count
-            return true
-        },
-        ConfigKey(table: "websocket", key: "outbound_queue_bytes", expects: "a positive integer") { settings, value in
-            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
-            settings.websocket.outboundQueueBytes = count
-            return true
-        },
+        .seconds("websocket", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.websocket.handshakeTimeout = $1 },
+        .integer("websocket", "max_frame_bytes", in: 1_024...16_777_216, expects: "an integer from 1024 to 16777216") { $0.websocket.maxFrameBytes = $1 },
+        .integer("websocket", "outbound_queue_frames", in: .positive, expects: "a positive integer") { $0.websocket.outboundQueueFrames = $1 },
+        .integer("websocket", "outbound_queue_bytes", in: .positive, expects: "a positive integer") { $0.websocket.outboundQueueBytes = $1 },
         // [limits]
-        ConfigKey(table: "limits", key: "max_sessions", expects: "a positive integer") { settings, value in
-            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
-            settings.router.maxSessions = count
-            return true
-        },
-        ConfigKey(table: "limits", key: "handshake_timeout", expects: "a number of seconds greater than 0 and at most 3600") { settings, value in
-            guard let seconds = value.seconds(allowZero: false) else { return false }
-            settings.router.handshakeTimeout = seconds
-            return true
-        },
-        ConfigKey(table: "limits", key: "idle_timeout", expects: "a number of seconds from 0 to 86400 (0 = never)") { settings, value in
-            guard let seconds = value.seconds(allowZero: true, max: 86_400) else { return false }
-            settings.router.idleTimeout = seconds
-            return true
-        },
-        ConfigKey(table: "limits", key: "max_subscriptions_per_session", expects: "a positive integer") { settings, value in
-            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
-            settings.router.maxSubscriptionsPerSession = count
-            return true
-        },
-        ConfigKey(table: "limits", key: "max_bad_frames_per_second", expects: "a positive integer") { settings, value in
-            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
-            settings.router.maxBadFramesPerSecond = count
-            return true
-        },
-        ConfigKey(table: "limits", key: "max_address_length", expects: "an integer from 1 to 65535") { settings, value in
-            guard let count = value.int(in: 1...65_535) else { return false }
-            settings.router.maxAddressLength = count
-            return true
-        },
-        ConfigKey(table: "limits", key: "max_params", expects: "a positive integer") { settings, value in
-            guard let count = value.int(in: 1...Int(Int32.max)) else { return false }
-            settings.router.maxParams = count
-            return true
-        },
-        ConfigKey(table: "limits", key: "snapshot_chunk_bytes", expects: "an integer from 1024 to 65535") { settings, value in
-            guard let count = value.int(in: 1_024...65_535) else { return false }
-            settings.router.snapshotChunkBytes = count
-            return true
-        },
+        .integer("limits", "max_sessions", in: .positive, expects: "a positive integer") { $0.router.maxSessions = $1 },
+        .seconds("limits", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.handshakeTimeout = $1 },
+        .seconds("limits", "idle_timeout", allowZero: true, max: 86_400, expects: "a number of seconds from 0 to 86400 (0 = never)") { $0.router.idleTimeout = $1 },
+        .integer("limits", "max_subscriptions_per_session", in: .positive, expects: "a positive integer") { $0.router.maxSubscriptionsPerSession = $1 },
+        .integer("limits", "max_bad_frames_per_second", in: .positive, expects: "a positive integer") { $0.router.maxBadFramesPerSecond = $1 },
+        .integer("limits", "max_address_length", in: 1...65_535, expects: "an integer from 1 to 65535") { $0.router.maxAddressLength = $1 },
+        .integer("limits", "max_params", in: .positive, expects: "a positive integer") { $0.router.maxParams = $1 },
+        .integer("limits", "snapshot_chunk_bytes", in: 1_024...65_535, expects: "an integer from 1024 to 65535") { $0.router.snapshotChunkBytes = $1 },
         // [protocol]
         ConfigKey(table: "protocol", key: "ack_only_when_asked", expects: "true or false") { settings, value in
             guard case .boolean(let flag) = value else { return false }
