@@ -21,6 +21,12 @@ enum GatewayServer {
         // Before anything listens, so a signal right after the "listening" line is not lost.
         let watcher = SignalWatcher()
 
+        let connections = websocketConfiguration(settings).maxConnections
+        if let files = FileDescriptorLimit.raise(), files < UInt64(connections) + 64 {
+            logger.warning(
+                "the open-file limit (\(files)) is below what \(connections) connections need; raise it (ulimit -n, LimitNOFILE=)")
+        }
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         let host = RouterHost(configuration: settings.router, eventLoop: group.next(), logger: logger)
 
@@ -78,6 +84,8 @@ enum GatewayServer {
         var configuration = WebSocketServer.Configuration()
         configuration.host = settings.bind
         configuration.port = settings.port
+        // Room above the session limit for connections still in their HTTP upgrade.
+        configuration.maxConnections = settings.router.maxSessions + 1_024
         if let value = settings.websocket.handshakeTimeout { configuration.handshakeTimeout = value }
         if let value = settings.websocket.maxFrameBytes { configuration.maxFrameBytes = value }
         if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }

@@ -33,6 +33,10 @@ public final class WebSocketServer: Sendable {
         /// HTTP request head limits before the upgrade.
         public var maxRequestHeadBytes: Int = 16 * 1_024
         public var listenBacklog: Int = 256
+        /// Open connections at most, upgraded or not. One more is closed as soon as it is
+        /// accepted, so a flood of idle sockets cannot use up the process's file descriptors
+        /// while each waits out its handshake timeout. Keep it above the router's session limit.
+        public var maxConnections: Int = 4_096
 
         public init() {}
     }
@@ -58,7 +62,7 @@ public final class WebSocketServer: Sendable {
         group: any EventLoopGroup,
         logger: Logger
     ) async throws -> WebSocketServer {
-        let connections = Connections()
+        let connections = Connections(limit: configuration.maxConnections)
         let cache = NIOLoopBoundBox.makeBoxSendingValue(WireFrameCache(), as: WireFrameCache.self, eventLoop: host.eventLoop)
         let settings = WebSocketConnectionHandler.Settings(
             maxMessageBytes: configuration.maxFrameBytes,
@@ -83,7 +87,10 @@ public final class WebSocketServer: Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1_024, high: 256 * 1_024))
             .childChannelInitializer { channel in
-                connections.insert(channel)
+                guard connections.insert(channel) else {
+                    logger.debug("connection refused: \(configuration.maxConnections) connections open")
+                    return channel.close()
+                }
                 let upgrader = NIOWebSocketServerUpgrader(
                     maxFrameSize: maxFrameBytes,
                     automaticErrorHandling: true,
@@ -154,16 +161,27 @@ public final class WebSocketServer: Sendable {
         logger.info("WebSocket server stopped")
     }
 
-    /// Open child channels, so shutdown can reach them. Touched on accept and close only.
+    /// Open child channels, so shutdown can reach them and their number stays bounded.
+    /// Touched on accept and close only.
     private final class Connections: Sendable {
         private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+        private let limit: Int
 
-        func insert(_ channel: any Channel) {
+        init(limit: Int) { self.limit = limit }
+
+        /// Registers `channel`; false (nothing registered) when `limit` channels are open.
+        func insert(_ channel: any Channel) -> Bool {
             let key = ObjectIdentifier(channel)
-            channels.withLock { $0[key] = channel }
+            let admitted = channels.withLock { open in
+                guard open.count < limit else { return false }
+                open[key] = channel
+                return true
+            }
+            guard admitted else { return false }
             channel.closeFuture.whenComplete { [weak self] _ in
                 _ = self?.channels.withLock { $0.removeValue(forKey: key) }
             }
+            return true
         }
 
         func snapshot() -> [any Channel] {

@@ -111,4 +111,30 @@ import Testing
             await client.close()
         }
     }
+
+    @Test func connectionsBeyondTheLimitAreClosedAtOnceAndRoomIsMadeAgain() async throws {
+        try await TestServer.with({ $0.maxConnections = 3; $0.handshakeTimeout = 30 }) { server in
+            var idle: [RawClient] = []
+            for _ in 0..<3 { idle.append(try await server.raw()) }
+            let start = ContinuousClock.now
+            let extra = try await server.raw()
+            #expect(await extra.waitClosed(timeout: .seconds(2)))
+            #expect(ContinuousClock.now - start < .seconds(2))  // not after the 30 s handshake timeout
+            #expect(extra.snapshot.bytes.isEmpty)
+            #expect(!idle[0].snapshot.closed)
+
+            await idle[0].close()
+            // Once one leaves, a new client is served (the server sees the close asynchronously).
+            var served = false
+            for _ in 0..<20 where !served {
+                let probe = try await server.raw()
+                try? await probe.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                served = await probe.wait(timeout: .seconds(1)) { !$0.bytes.isEmpty }
+                await probe.close()
+                if !served { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(served)
+            for client in idle.dropFirst() { await client.close() }
+        }
+    }
 }
