@@ -17,7 +17,7 @@ public enum FrameCodec {
     @inline(__always)
     static func decodeFrame(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> DecodedFrame {
         guard !bytes.isEmpty else { throw .emptyInput }
-        let header = try decodeHeader(bytes)
+        let header = try parseHeader(bytes)
         let start = header.headerLength
         let available = bytes.count &- start
         guard header.payloadLength <= available else {
@@ -51,6 +51,11 @@ public enum FrameCodec {
     /// `.timestampTruncated` when more bytes are needed, `.badMagic` when the first byte is
     /// not 0x53. QoS 3 (reserved) reads as `fire`.
     public static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> FrameHeader {
+        try parseHeader(bytes)
+    }
+
+    @inline(__always)
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> FrameHeader {
         if let first = bytes.first, first != FrameHeader.magic { throw .badMagic(first) }
         guard bytes.count >= CodecLimits.headerLength else { throw .headerTruncated(available: bytes.count) }
         let flags = bytes[1]
