@@ -88,7 +88,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "limits", "protocol"]
+    static let tables = ["server", "websocket", "limits", "protocol", "storage"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -129,6 +129,10 @@ enum ConfigSchema {
         .integer("limits", "max_address_length", in: 1...65_535, expects: "an integer from 1 to 65535") { $0.router.maxAddressLength = $1 },
         .integer("limits", "max_params", in: .positive, expects: "a positive integer") { $0.router.maxParams = $1 },
         .integer("limits", "snapshot_chunk_bytes", in: 1_024...65_535, expects: "an integer from 1024 to 65535") { $0.router.snapshotChunkBytes = $1 },
+        .integer("limits", "max_scheduled_bundles_per_session", in: .positive, expects: "a positive integer") { $0.router.maxScheduledBundlesPerSession = $1 },
+        .seconds("limits", "max_bundle_horizon", allowZero: false, max: 604_800, expects: "a number of seconds greater than 0 and at most 604800 (7 days)") { $0.router.maxBundleHorizon = $1 },
+        // [storage]
+        .seconds("storage", "flush_interval", allowZero: false, max: 10, expects: "a number of seconds greater than 0 and at most 10") { $0.router.storeFlushInterval = $1 },
         // [protocol]
         ConfigKey(table: "protocol", key: "ack_only_when_asked", expects: "true or false") { settings, value in
             guard case .boolean(let flag) = value else { return false }
@@ -170,7 +174,7 @@ extension GatewaySettings {
         }
         var result = self
         var problems: [(line: Int, message: String)] = []
-        for table in document.tables where !ConfigSchema.tables.contains(table.name) {
+        for table in document.tables where !ConfigSchema.tables.contains(table.name) && !ParamRuleSchema.isRuleTable(table.name) {
             // One message for the table rather than one per key inside it.
             let hint = Suggest.hint(for: table.name, among: ConfigSchema.tables, wrap: { "[\($0)]" })
             problems.append((table.line, "unknown table [\(table.name)]\(hint) (\(source) line \(table.line))"))
@@ -178,7 +182,7 @@ extension GatewaySettings {
         let unknownTables = Set(document.tables.map(\.name)).subtracting(ConfigSchema.tables)
         for entry in document.entries {
             let location = "(\(source) line \(entry.line))"
-            if unknownTables.contains(entry.table) { continue }
+            if unknownTables.contains(entry.table) { continue }  // unknown tables and rule tables
             guard let spec = ConfigSchema.key(entry.path) else {
                 problems.append((entry.line, "unknown key \(entry.path)\(Suggest.hintForKey(entry)) \(location)"))
                 continue
@@ -186,6 +190,11 @@ extension GatewaySettings {
             if !spec.apply(&result, entry.value) {
                 problems.append((entry.line, "\(entry.path): must be \(spec.expects), got \(entry.value.tomlText) \(location)"))
             }
+        }
+        let rules = ParamRuleSchema.rules(
+            from: document, maxAddressLength: result.router.maxAddressLength, source: source, problems: &problems)
+        if document.tables.contains(where: { ParamRuleSchema.isRuleTable($0.name) }) {
+            result.router.paramRules = rules
         }
         problems.sort { $0.line < $1.line }
         if !problems.isEmpty { throw ConfigError(problems.map(\.message)) }

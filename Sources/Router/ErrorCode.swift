@@ -12,16 +12,22 @@ public enum ErrorCode: UInt16, Sendable {
     case invalidPattern = 202
     /// A federation operation from a session that is not a federation peer.
     case forbidden = 403
-    /// SET with an expected revision that is not the current one, or a state limit.
+    /// SET with an expected revision that is not the current one, a write the conflict
+    /// strategy refuses, or the param limit.
     case revisionConflict = 400
-    /// A value that could not be sent back (too large for an echo or a snapshot entry).
+    /// A write to a param locked by another session.
+    case lockHeld = 401
+    /// A value the param's rule refuses (type, range), a value that could not be sent back
+    /// (too large for an echo or a snapshot entry), or a bundle time beyond the horizon.
     case invalidValue = 402
     /// P2P signal to a session that does not exist.
     case sessionNotFound = 404
-    /// A per-session limit (subscriptions) was reached.
+    /// A per-session limit (subscriptions, scheduled bundles) was reached.
     case limitReached = 429
     /// The feature exists in the protocol but not in this router (REPLAY, federation).
     case notImplemented = 501
+    /// The store could not write what a QoS-commit message changed.
+    case internalError = 500
     /// The session could not keep up; it is being closed.
     case slowConsumer = 503
 }

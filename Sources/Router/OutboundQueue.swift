@@ -4,7 +4,10 @@
 /// Transports put frames here when the peer cannot take them right now, and drain it in order
 /// when it can again. Under pressure, a frame with a `CoalescingKey` replaces the queued frame
 /// with the same key (latest wins, the older frame's position is kept). Frames without a key
-/// are never dropped or replaced. When the queue is at its limit and the new frame cannot be
+/// are never dropped or replaced, and nothing moves across them: a keyed frame queued before
+/// one without a key is never replaced by a frame queued after it. So an event is never
+/// overtaken by a later value, and a bundle's items (sent without keys) arrive back to back
+/// with nothing older or newer folded into them. When the queue is at its limit and the new frame cannot be
 /// coalesced, `push` answers `.overflow`: the transport then sends ERROR 503 and closes the
 /// connection. Nothing is ever dropped silently.
 ///
@@ -39,6 +42,9 @@ public struct OutboundQueue: Sendable {
     private var headSequence: UInt64 = 0
     /// Coalescing key → sequence number of the queued frame carrying it.
     private var keyed: [CoalescingKey: UInt64] = [:]
+    /// Frames with a lower sequence number sit before a frame without a key and cannot be
+    /// replaced any more.
+    private var barrier: UInt64 = 0
 
     public init(maxFrames: Int, maxBytes: Int) {
         self.maxFrames = max(1, maxFrames)
@@ -51,7 +57,7 @@ public struct OutboundQueue: Sendable {
     /// Queue `frame` under the slow-consumer policy.
     public mutating func push(_ frame: OutboundFrame) -> PushResult {
         let size = frame.bytes.count
-        if let key = frame.coalescing, let sequence = keyed[key] {
+        if let key = frame.coalescing, let sequence = keyed[key], sequence >= barrier {
             let slot = slotIndex(ofSequence: sequence)
             let oldSize = slots[slot]?.bytes.count ?? 0
             guard byteCount - oldSize + size <= maxBytes else { return .overflow }
@@ -65,8 +71,11 @@ public struct OutboundQueue: Sendable {
         if count == slots.count { grow() }
         let slot = (head + count) % slots.count
         slots[slot] = frame
+        let sequence = headSequence &+ UInt64(count)
         if let key = frame.coalescing {
-            keyed[key] = headSequence &+ UInt64(count)
+            keyed[key] = sequence
+        } else {
+            barrier = sequence &+ 1
         }
         count += 1
         byteCount += size
@@ -96,6 +105,7 @@ public struct OutboundQueue: Sendable {
         slots = Array(repeating: nil, count: min(16, maxFrames))
         head = 0
         headSequence = 0
+        barrier = 0
         count = 0
         byteCount = 0
         keyed = [:]

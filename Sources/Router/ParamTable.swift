@@ -9,14 +9,38 @@ struct Param {
     /// Server time of the last write, µs since the epoch.
     var timestamp: UInt64
     var ttl: TTL?
+    /// Server time at which the param expires, µs since the epoch.
+    var expiresAt: UInt64?
+    /// Session id of the lock holder. Never stored: locks end with their session.
+    var lockHolder: String?
 
     func state(at address: String) -> ParamState {
         ParamState(address: address, value: value, revision: revision, writer: writer, timestamp: timestamp)
     }
+
+    func stored(at address: String) -> StoredParam {
+        StoredParam(
+            address: address, value: value, revision: revision, writer: writer, timestamp: timestamp,
+            ttl: ttl, expiresAt: expiresAt)
+    }
+
+    /// When a param written at `now` with `set` expires: a TTL on the SET replaces the
+    /// previous one; a SET without one keeps it, and a sliding TTL restarts at every write.
+    static func expiry(of set: SetMessage, previous: Param?, at now: UInt64) -> (ttl: TTL?, expiresAt: UInt64?) {
+        let ttl = set.ttl ?? previous?.ttl
+        switch ttl {
+        case nil, .never?:
+            return (ttl, nil)
+        case .sliding(let seconds)?:
+            return (ttl, now &+ UInt64(seconds) &* 1_000_000)
+        case .absolute(let seconds)?:
+            if set.ttl == nil, let kept = previous?.expiresAt { return (ttl, kept) }
+            return (ttl, now &+ UInt64(seconds) &* 1_000_000)
+        }
+    }
 }
 
-/// Param state held in memory. Durable storage arrives with the State issue behind the
-/// same operations.
+/// Param state held in memory; `StateStore` keeps a copy on disk.
 struct ParamTable {
     private var params: [ExactText: Param] = [:]
 
@@ -24,27 +48,35 @@ struct ParamTable {
 
     subscript(address: String) -> Param? { params[ExactText(address)] }
 
-    /// Applies a write and returns the new param (revision 1 for a new one).
-    mutating func write(_ set: SetMessage, writer: String, at time: UInt64) -> Param {
-        let key = ExactText(set.address)
-        let previous = params[key]
-        let param = Param(
-            value: set.value,
-            revision: (previous?.revision ?? 0) &+ 1,
-            writer: writer,
-            timestamp: time,
-            ttl: set.ttl ?? previous?.ttl
-        )
-        params[key] = param
-        return param
+    subscript(key: ExactText) -> Param? {
+        get { params[key] }
+        set { params[key] = newValue }
     }
 
-    /// Params whose address matches, in address order (stable snapshots).
-    func states(matching pattern: AddressPattern?) -> [ParamState] {
+    mutating func remove(_ key: ExactText) -> Param? {
+        params.removeValue(forKey: key)
+    }
+
+    mutating func unlock(_ key: ExactText) {
+        params[key]?.lockHolder = nil
+    }
+
+    /// Puts a param back as it was stored (at start-up).
+    mutating func restore(_ stored: StoredParam) {
+        params[ExactText(stored.address)] = Param(
+            value: stored.value, revision: stored.revision, writer: stored.writer, timestamp: stored.timestamp,
+            ttl: stored.ttl, expiresAt: stored.expiresAt, lockHolder: nil)
+    }
+
+    /// Params whose address matches `pattern` (all when nil) and, when given, not
+    /// `excluded`; in address order (stable snapshots).
+    func states(matching pattern: AddressPattern?, excluding excluded: [AddressPattern] = []) -> [ParamState] {
         params
             .lazy
             .map { (address: String($0.key.text), param: $0.value) }
-            .filter { pattern?.matches($0.address) ?? true }
+            .filter { entry in
+                (pattern?.matches(entry.address) ?? true) && !excluded.contains { $0.matches(entry.address) }
+            }
             .sorted { $0.address < $1.address }
             .map { $0.param.state(at: $0.address) }
     }

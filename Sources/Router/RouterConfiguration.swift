@@ -25,6 +25,16 @@ public struct RouterConfiguration: Sendable, Equatable {
     /// Answer SET/PUBLISH/BUNDLE with ACK only when the frame asks (QoS confirm or commit).
     /// Turning this off is only for talking to reference clients that expect ACK always.
     public var ackOnlyWhenAsked: Bool = true
+    /// Conflict strategy and value constraint per address pattern; the first matching rule
+    /// applies, params no rule matches are last-writer-wins and unconstrained.
+    public var paramRules: [ParamRule] = []
+    /// Bundles waiting for their time, per session; one more answers ERROR 429.
+    public var maxScheduledBundlesPerSession: Int = 1_000
+    /// Farthest ahead a bundle may be scheduled, seconds; further answers ERROR 402.
+    public var maxBundleHorizon: Double = 3_600
+    /// Longest a change waits before it is handed to the store, seconds (a QoS-commit
+    /// write is handed over at once).
+    public var storeFlushInterval: Double = 0.1
 
     public init() {}
 }

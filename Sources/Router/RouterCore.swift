@@ -17,15 +17,53 @@ public final class RouterCore {
     private var params = ParamTable()
     private var subscriptions = SubscriptionIndex()
     private var signals: [String: SignalDefinition] = [:]
+    /// Params with a TTL, by expiry (server time, µs); one entry per param (see `scheduleExpiry`).
+    private var expiries = DeadlineQueue<Expiry>()
+    private var queuedExpiry: [ExactText: UInt64] = [:]
+    /// Bundles waiting for their time, by monotonic ns.
+    private var scheduledBundles = DeadlineQueue<ScheduledBundle>()
+    private var scheduledCommits: Swift.Set<CommitLog.Key> = []
+    private var commitLog = CommitLog()
+    private var storeLink: StoreLink?
+    /// Connections holding replies that wait for the store.
+    private var heldReplies: Swift.Set<ConnectionID> = []
+    private var requestedWakeUp: UInt64?
+    /// A reply waits for changes not yet handed to the store.
+    private var commitWaitingOnPending = false
 
+    /// Called with a monotonic time (ns, CLOCK_MONOTONIC) whenever the router needs
+    /// `runTimers()` to run earlier than it asked before: a scheduled bundle, a TTL expiry
+    /// or a store flush. The host arms a timer for it.
+    public var wakeUpHandler: ((UInt64) -> Void)?
+
+    /// - Parameters:
+    ///   - store: where params and commit identities are kept; `nil` keeps state in memory
+    ///     only (then QoS commit is acknowledged like confirm).
+    ///   - restoring: what the store held at start-up.
     public init(
         configuration: RouterConfiguration,
         clock: any RouterClock = SystemClock(),
-        random: any RandomNumberGenerator = SystemRandomNumberGenerator()
+        random: any RandomNumberGenerator = SystemRandomNumberGenerator(),
+        store: (any StateStore)? = nil,
+        restoring restored: [StoredParam] = [],
+        commits: [CommitRecord] = []
     ) {
         self.configuration = configuration
         self.clock = clock
         self.random = random
+        if let store {
+            storeLink = StoreLink(store: store, interval: Self.nanoseconds(configuration.storeFlushInterval))
+        }
+        let now = clock.wallMicroseconds()
+        for param in restored where (param.expiresAt ?? .max) > now {
+            params.restore(param)
+            if let expiresAt = param.expiresAt { scheduleExpiry(ExactText(param.address), at: expiresAt) }
+        }
+        for commit in commits {
+            commitLog.insert(
+                CommitLog.Key(client: commit.client, timestamp: commit.timestamp, address: commit.address),
+                CommitLog.Entry(revision: commit.revision, sequence: 0))
+        }
     }
 
     // MARK: - Input from transports
@@ -36,7 +74,7 @@ public final class RouterCore {
         guard connections.count < configuration.maxSessions else { return nil }
         let id = ConnectionID(rawValue: nextConnection)
         nextConnection += 1
-        connections[id] = Connection(sink: connection, openedAt: clock.monotonicNanoseconds())
+        connections[id] = Connection(id: id, sink: connection, openedAt: clock.monotonicNanoseconds())
         return id
     }
 
@@ -55,7 +93,8 @@ public final class RouterCore {
             handshake(frame, connection, id)
             return
         }
-        handle(frame.message, qos: frame.header.qos, from: session, connection, id)
+        handle(frame.message, frame.header, from: session, connection, id)
+        flushIfCommitWaiting()
     }
 
     /// A text message arrived on a transport that carries binary frames only.
@@ -71,8 +110,10 @@ public final class RouterCore {
         release(connection)
     }
 
-    /// Timers: handshake and idle timeouts. Call every 100 ms or so.
+    /// Timers: handshake and idle timeouts, and whatever `runTimers()` does. Call every
+    /// 100 ms or so.
     public func tick() {
+        runTimers()
         let now = clock.monotonicNanoseconds()
         let handshakeLimit = Self.nanoseconds(configuration.handshakeTimeout)
         let idleLimit = Self.nanoseconds(configuration.idleTimeout)
@@ -85,6 +126,41 @@ public final class RouterCore {
         }
     }
 
+    /// Runs what is due: scheduled bundles, TTL expiries, the store flush. Call when the
+    /// time given to `wakeUpHandler` comes (early or late calls are harmless).
+    public func runTimers() {
+        requestedWakeUp = nil
+        let now = clock.monotonicNanoseconds()
+        while let due = scheduledBundles.popDue(at: now) {
+            runScheduled(due)
+        }
+        expireParams()
+        if let deadline = storeLink?.deadline, deadline <= clock.monotonicNanoseconds() {
+            storeLink?.flush(params)
+        }
+        requestNextWakeUp()
+    }
+
+    /// The store wrote every batch up to `sequence`: replies waiting for them go out.
+    public func stored(through sequence: UInt64) {
+        storeLink?.written(through: sequence)
+        releaseHeldReplies(through: sequence, failure: nil)
+    }
+
+    /// The store could not write the batches up to `sequence`. Their changes are kept and
+    /// retried with the next batch; commit writers waiting on them get ERROR 500 instead of
+    /// an ACK, so they know to retry.
+    public func storeFailed(through sequence: UInt64, reason: String) {
+        storeLink?.failed(through: sequence, now: clock.monotonicNanoseconds())
+        releaseHeldReplies(through: sequence, failure: reason)
+        requestNextWakeUp()
+    }
+
+    /// Hands everything changed so far to the store (at shutdown, before closing it).
+    public func flushStore() {
+        storeLink?.flush(params)
+    }
+
     /// Closes every connection with `CloseReason.shutdown`.
     public func shutdown() {
         for id in Array(connections.keys) {
@@ -95,6 +171,8 @@ public final class RouterCore {
     public var connectionCount: Int { connections.count }
     public var sessionCount: Int { sessionsByID.count }
     public var paramCount: Int { params.count }
+    /// Bundles waiting for their time.
+    public var scheduledBundleCount: Int { scheduledBundles.count }
 
     // MARK: - Handshake
 
@@ -121,12 +199,13 @@ public final class RouterCore {
 
     // MARK: - Dispatch
 
-    private func handle(_ message: Message, qos: QoS, from session: Session, _ connection: Connection, _ id: ConnectionID) {
+    private func handle(_ message: Message, _ header: FrameHeader, from session: Session, _ connection: Connection, _ id: ConnectionID) {
+        let qos = header.qos
         switch message {
         case .hello:
             reply(connection, .invalidMessage, "session already established; a second HELLO is refused")
         case .set(let set):
-            handleSet(set, qos: qos, session, connection, id)
+            handleSet(set, header, session, connection)
         case .get(let get):
             handleGet(get, connection)
         case .subscribe(let subscribe):
@@ -138,7 +217,7 @@ public final class RouterCore {
         case .publish(let publish):
             handlePublish(publish, qos: qos, session, connection, id)
         case .bundle(let bundle):
-            handleBundle(bundle, qos: qos, session, connection, id)
+            handleBundle(bundle, header, session, connection, id)
         case .sync(let sync):
             let received = clock.wallMicroseconds()
             send(.sync(Sync(t1: sync.t1, t2: received, t3: clock.wallMicroseconds())), to: connection)
@@ -166,24 +245,25 @@ public final class RouterCore {
 
     // MARK: - Params
 
-    private func handleSet(_ set: SetMessage, qos: QoS, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        let echo: [UInt8]
-        switch check(set, currentRevision: params[set.address]?.revision, newParams: 0) {
+    private func handleSet(_ set: SetMessage, _ header: FrameHeader, _ session: Session, _ connection: Connection) {
+        let identity = commitIdentity(header, session, address: set.address)
+        if let identity, let original = commitLog[identity] {
+            // A retransmitted commit: applied once; the ACK is repeated.
+            acknowledge(Ack(address: set.address, revision: original.revision), qos: .commit, waitingFor: original.sequence, connection)
+            return
+        }
+        let key = ExactText(set.address)
+        let checked: CheckedSet
+        switch check(set, key: key, by: session, current: params[key], newParams: 0) {
         case .failure(let refusal):
             reply(connection, refusal.code, refusal.message, address: set.address)
             return
-        case .success(let bytes):
-            echo = bytes
+        case .success(let result):
+            checked = result
         }
-        let param = params.write(set, writer: session.id, at: clock.wallMicroseconds())
-        fanOutParam(set.address, echo)
-        if wantsAck(qos) {
-            send(.ack(Ack(address: set.address, revision: param.revision)), to: connection)
-        }
-    }
-
-    private func wantsAck(_ qos: QoS) -> Bool {
-        qos != .fire || !configuration.ackOnlyWhenAsked
+        let param = apply(checked, by: session, coalescing: .param(set.address))
+        if let identity { recordCommit(identity, revision: param.revision) }
+        acknowledge(Ack(address: set.address, revision: param.revision), qos: header.qos, connection)
     }
 
     private struct Refusal: Error {
@@ -191,29 +271,79 @@ public final class RouterCore {
         let message: String
     }
 
-    /// Everything that can refuse a SET, checked before anything changes. On success,
-    /// the echo frame carrying the revision the write will get.
-    private func check(_ set: SetMessage, currentRevision: UInt64?, newParams: Int) -> Swift.Result<[UInt8], Refusal> {
+    /// A SET that passed every check, with what applying it will do.
+    private struct CheckedSet {
+        let set: SetMessage
+        let key: ExactText
+        /// The echo frame, carrying the revision the write will get.
+        let echo: [UInt8]
+        /// The param as it will be after the write (revision, value, lock), for later
+        /// items of the same bundle.
+        let result: Param
+    }
+
+    /// Everything that can refuse a SET, checked before anything changes (design §7):
+    /// address, value constraint, lock, expected revision, conflict strategy, param limit,
+    /// and whether the value could be sent back.
+    private func check(_ set: SetMessage, key: ExactText, by session: Session, current: Param?, newParams: Int) -> Swift.Result<CheckedSet, Refusal> {
         if let problem = addressProblem(set.address) { return .failure(problem) }
-        if let expected = set.revision, let currentRevision, expected != currentRevision {
-            return .failure(Refusal(code: .revisionConflict, message: "revision conflict: expected \(expected), actual \(currentRevision)"))
+        let rule = configuration.paramRules.isEmpty ? nil : configuration.paramRules.rule(for: set.address)
+        if let rule, let problem = rule.constraint.problem(with: set.value) {
+            return .failure(Refusal(code: .invalidValue, message: "invalid value for \(set.address): \(problem)"))
         }
-        if currentRevision == nil, params.count + newParams >= configuration.maxParams {
+        if let holder = current?.lockHolder, holder != session.id {
+            let what = set.unlock ? "only the lock holder can unlock; " : ""
+            return .failure(Refusal(code: .lockHeld, message: "\(what)lock held by \(holder)"))
+        }
+        if let current {
+            if let expected = set.revision, expected != current.revision {
+                return .failure(Refusal(code: .revisionConflict, message: "revision conflict: expected \(expected), actual \(current.revision)"))
+            }
+            if let refusal = rule?.strategy.refusal(old: current.value, new: set.value) {
+                return .failure(Refusal(code: .revisionConflict, message: refusal))
+            }
+        } else if params.count + newParams >= configuration.maxParams {
             return .failure(Refusal(code: .revisionConflict, message: "param limit reached (max \(configuration.maxParams))"))
         }
+        let lockHolder: String?
+        if set.unlock {
+            lockHolder = nil
+        } else if set.lock || rule?.strategy == .lock {
+            lockHolder = session.id
+        } else {
+            lockHolder = current?.lockHolder
+        }
         var echo = set
-        echo.revision = (currentRevision ?? 0) &+ 1
+        echo.revision = (current?.revision ?? 0) &+ 1
         // A value is stored only if it can be sent back: in this echo and in a snapshot entry.
         guard let bytes = try? Message.set(echo).encodedFrame(),
               SnapshotChunker.fitsEntry(address: set.address, value: set.value, echoFrameLength: bytes.count)
         else {
             return .failure(Refusal(code: .invalidValue, message: "value too large: it could not be sent back within the 65535-byte payload limit"))
         }
-        return .success(bytes)
+        let now = clock.wallMicroseconds()
+        let expiry = Param.expiry(of: set, previous: current, at: now)
+        let result = Param(
+            value: set.value, revision: echo.revision ?? 1, writer: session.id, timestamp: now,
+            ttl: expiry.ttl, expiresAt: expiry.expiresAt, lockHolder: lockHolder)
+        return .success(CheckedSet(set: set, key: key, echo: bytes, result: result))
     }
 
-    private func fanOutParam(_ address: String, _ bytes: [UInt8]) {
-        deliver(OutboundFrame(bytes: bytes, coalescing: .param(address)), to: address, signal: .param, excluding: nil)
+    /// Applies a checked SET: state, lock, expiry, store, echo to subscribers.
+    @discardableResult
+    private func apply(_ checked: CheckedSet, by session: Session, coalescing: CoalescingKey?) -> Param {
+        let key = checked.key
+        let previousHolder = params[key]?.lockHolder
+        let param = checked.result
+        params[key] = param
+        if param.lockHolder != previousHolder {
+            if param.lockHolder == session.id { session.locks.insert(key) } else { session.locks.remove(key) }
+        }
+        if let expiresAt = param.expiresAt { scheduleExpiry(key, at: expiresAt) }
+        storeLink?.changed(key, now: clock.monotonicNanoseconds())
+        requestNextWakeUp()
+        deliver(OutboundFrame(bytes: checked.echo, coalescing: coalescing), to: checked.set.address, signal: .param, excluding: nil)
+        return param
     }
 
     private func handleGet(_ get: Get, _ connection: Connection) {
@@ -223,6 +353,47 @@ public final class RouterCore {
             sendSnapshot([param.state(at: get.address)], to: connection, evenIfEmpty: true)
         } else {
             reply(connection, .addressNotFound, "address not found: \(get.address)", address: get.address)
+        }
+    }
+
+    // MARK: - TTL
+
+    /// Keeps one queue entry per param: a later write that moves the expiry further away
+    /// leaves the entry in place, and the entry is re-armed when it comes due. A param
+    /// written constantly with a sliding TTL so costs no queue growth.
+    private func scheduleExpiry(_ key: ExactText, at expiresAt: UInt64) {
+        if let queued = queuedExpiry[key], queued <= expiresAt { return }
+        queuedExpiry[key] = expiresAt
+        expiries.insert(Expiry(key: key, at: expiresAt), deadline: expiresAt)
+    }
+
+    private struct Expiry {
+        let key: ExactText
+        let at: UInt64
+    }
+
+    /// Removes expired params and tells subscribers with a SET of null at the next revision.
+    private func expireParams() {
+        let now = clock.wallMicroseconds()
+        while let entry = expiries.popDue(at: now) {
+            // An entry replaced by an earlier one for the same param is stale.
+            guard queuedExpiry[entry.key] == entry.at else { continue }
+            queuedExpiry[entry.key] = nil
+            guard let param = params[entry.key], let expiresAt = param.expiresAt else { continue }
+            if expiresAt > now {
+                scheduleExpiry(entry.key, at: expiresAt)
+                continue
+            }
+            _ = params.remove(entry.key)
+            if let holder = param.lockHolder, let holderID = sessionsByID[holder] {
+                connections[holderID]?.session?.locks.remove(entry.key)
+            }
+            storeLink?.removed(entry.key, now: clock.monotonicNanoseconds())
+            let address = String(entry.key.text)
+            let tombstone = SetMessage(address: address, value: .null, revision: param.revision &+ 1)
+            if let bytes = try? Message.set(tombstone).encodedFrame() {
+                deliver(OutboundFrame(bytes: bytes, coalescing: .param(address)), to: address, signal: .param, excluding: nil)
+            }
         }
     }
 
@@ -236,11 +407,16 @@ public final class RouterCore {
             return
         }
         if let replacing { subscriptions.remove(replacing) }
+        // Params another param subscription of this session already covers were sent with it
+        // and are kept current by live updates: each param reaches a session once.
+        let covered = session.subscriptions.values
+            .filter { $0.id != subscribe.id && $0.types.admits(.param) }
+            .map(\.pattern)
         let subscription = Subscription(connection: id, id: subscribe.id, pattern: pattern, types: subscribe.types)
         session.subscriptions[subscribe.id] = subscription
         subscriptions.insert(subscription)
         if subscribe.types.admits(.param) {
-            sendSnapshot(params.states(matching: pattern), to: connection, evenIfEmpty: false)
+            sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
         }
     }
 
@@ -261,7 +437,7 @@ public final class RouterCore {
         } else {
             deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
         }
-        if wantsAck(qos) { send(.ack(Ack(address: publish.address)), to: connection) }
+        acknowledge(Ack(address: publish.address), qos: qos, connection)
     }
 
     private static func coalescing(_ publish: Publish) -> CoalescingKey? {
@@ -274,29 +450,106 @@ public final class RouterCore {
 
     // MARK: - Bundles
 
-    /// All-or-nothing: every item is checked before any is applied; items apply in the
-    /// order sent. (Scheduling at the bundle's timestamp arrives with the State issue.)
-    private func handleBundle(_ bundle: BundleMessage, qos: QoS, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        var revisions: [String: UInt64] = [:]  // address → revision after the earlier items
+    /// A bundle waiting for its time.
+    private struct ScheduledBundle {
+        let connection: ConnectionID
+        let bundle: BundleMessage
+        let qos: QoS
+        let identity: CommitLog.Key?
+    }
+
+    /// Checks what does not depend on state at once; runs the bundle now, or schedules it
+    /// when its timestamp (server time) is in the future.
+    private func handleBundle(_ bundle: BundleMessage, _ header: FrameHeader, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
+        let identity = commitIdentity(header, session, address: "")
+        if let identity {
+            if let original = commitLog[identity] {
+                acknowledge(Ack(revision: original.revision == 0 ? nil : original.revision), qos: .commit, waitingFor: original.sequence, connection)
+                return
+            }
+            if scheduledCommits.contains(identity) { return }  // the original is still waiting for its time
+        }
+        for (index, item) in bundle.messages.enumerated() {
+            if let refusal = staticRefusal(item) {
+                reply(connection, refusal.code, "bundle rejected at item \(index + 1): \(refusal.message)", address: Self.address(of: item))
+                return
+            }
+        }
+        let nowWall = clock.wallMicroseconds()
+        guard let time = bundle.timestamp, time > nowWall else {
+            runBundle(bundle, qos: header.qos, identity: identity, session, connection, id)
+            return
+        }
+        let ahead = time - nowWall
+        let horizon = UInt64(configuration.maxBundleHorizon * 1e6)
+        if ahead > horizon {
+            reply(connection, .invalidValue, "bundle time is \(Self.seconds(ahead)) s ahead; the limit is \(Self.seconds(horizon)) s")
+            return
+        }
+        if session.scheduledBundles >= configuration.maxScheduledBundlesPerSession {
+            reply(connection, .limitReached, "scheduled bundle limit reached (max \(configuration.maxScheduledBundlesPerSession) per session)")
+            return
+        }
+        session.scheduledBundles += 1
+        if let identity { scheduledCommits.insert(identity) }
+        scheduledBundles.insert(
+            ScheduledBundle(connection: id, bundle: bundle, qos: header.qos, identity: identity),
+            deadline: clock.monotonicNanoseconds() &+ ahead &* 1_000)
+        requestNextWakeUp()
+    }
+
+    private func runScheduled(_ scheduled: ScheduledBundle) {
+        if let identity = scheduled.identity { scheduledCommits.remove(identity) }
+        guard let connection = connections[scheduled.connection], let session = connection.session else { return }
+        session.scheduledBundles -= 1
+        runBundle(scheduled.bundle, qos: scheduled.qos, identity: scheduled.identity, session, connection, scheduled.connection)
+        flushIfCommitWaiting()
+    }
+
+    /// What refuses a bundle item whatever the state: its kind, its address, its value's
+    /// constraint.
+    private func staticRefusal(_ item: Message) -> Refusal? {
+        switch item {
+        case .set(let set):
+            if let problem = addressProblem(set.address) { return problem }
+            if let rule = configuration.paramRules.rule(for: set.address), let problem = rule.constraint.problem(with: set.value) {
+                return Refusal(code: .invalidValue, message: "invalid value for \(set.address): \(problem)")
+            }
+            return nil
+        case .publish(let publish):
+            return addressProblem(publish.address)
+        default:
+            return Refusal(code: .invalidMessage, message: "\(item.kind.name) cannot be bundled; only SET and PUBLISH can")
+        }
+    }
+
+    /// All-or-nothing: every item is checked against the state as the earlier items will
+    /// leave it; one refusal rejects the bundle and nothing changes. Items apply in the
+    /// order sent, and their frames are never coalesced, so every subscriber receives a
+    /// bundle's items back to back.
+    private func runBundle(_ bundle: BundleMessage, qos: QoS, identity: CommitLog.Key?, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
+        var overlay: [ExactText: Param] = [:]  // params as the earlier items leave them
         var newParams = 0
-        var echoes: [[UInt8]] = []
+        var checked: [CheckedSet?] = []
         for (index, item) in bundle.messages.enumerated() {
             var refusal: Refusal?
             switch item {
             case .set(let set):
-                let current = revisions[set.address] ?? params[set.address]?.revision
-                switch check(set, currentRevision: current, newParams: newParams) {
+                let key = ExactText(set.address)
+                let current = overlay[key] ?? params[key]
+                switch check(set, key: key, by: session, current: current, newParams: newParams) {
                 case .failure(let problem):
                     refusal = problem
-                case .success(let echo):
+                case .success(let result):
                     if current == nil { newParams += 1 }
-                    revisions[set.address] = (current ?? 0) &+ 1
-                    echoes.append(echo)
+                    overlay[key] = result.result
+                    checked.append(result)
                 }
             case .publish(let publish):
                 refusal = addressProblem(publish.address)
+                checked.append(nil)
             default:
-                refusal = Refusal(code: .invalidMessage, message: "\(item.kind.name) cannot be bundled; only SET and PUBLISH can")
+                refusal = staticRefusal(item)
             }
             if let refusal {
                 reply(connection, refusal.code, "bundle rejected at item \(index + 1): \(refusal.message)", address: Self.address(of: item))
@@ -304,23 +557,15 @@ public final class RouterCore {
             }
         }
         var lastRevision: UInt64?
-        var nextEcho = echoes.makeIterator()
-        for item in bundle.messages {
-            switch item {
-            case .set(let set):
-                lastRevision = params.write(set, writer: session.id, at: clock.wallMicroseconds()).revision
-                if let echo = nextEcho.next() { fanOutParam(set.address, echo) }
-            case .publish(let publish):
-                if let bytes = try? Message.publish(publish).encodedFrame() {
-                    deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
-                }
-            default:
-                break
+        for (item, checkedSet) in zip(bundle.messages, checked) {
+            if let checkedSet {
+                lastRevision = apply(checkedSet, by: session, coalescing: nil).revision
+            } else if case .publish(let publish) = item, let bytes = try? Message.publish(publish).encodedFrame() {
+                deliver(OutboundFrame(bytes: bytes), to: publish.address, signal: publish.signal, excluding: id)
             }
         }
-        if wantsAck(qos) {
-            send(.ack(Ack(revision: lastRevision)), to: connection)
-        }
+        if let identity { recordCommit(identity, revision: lastRevision ?? 0) }
+        acknowledge(Ack(revision: lastRevision), qos: qos, connection)
     }
 
     private static func address(of message: Message) -> String? {
@@ -331,13 +576,96 @@ public final class RouterCore {
         }
     }
 
+    // MARK: - QoS and durability
+
+    /// The identity of a QoS-commit message, when it has one (a frame timestamp).
+    private func commitIdentity(_ header: FrameHeader, _ session: Session, address: String) -> CommitLog.Key? {
+        guard header.qos == .commit, let timestamp = header.timestamp else { return nil }
+        return CommitLog.Key(client: session.name, timestamp: timestamp, address: address)
+    }
+
+    private func recordCommit(_ identity: CommitLog.Key, revision: UInt64) {
+        guard let storeLink else {
+            commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: 0))
+            return
+        }
+        commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: storeLink.pendingSequence))
+        self.storeLink?.record(
+            CommitRecord(client: identity.client, timestamp: identity.timestamp, address: identity.address, revision: revision),
+            now: clock.monotonicNanoseconds())
+    }
+
+    /// Sends an ACK as the QoS asks: none for fire (unless configured otherwise), at once
+    /// for confirm, and for commit once the store holds the write. A session's replies
+    /// never overtake each other: while one waits for the store, later ones wait behind it.
+    private func acknowledge(_ ack: Ack, qos: QoS, waitingFor sequence: UInt64? = nil, _ connection: Connection) {
+        guard qos != .fire || !configuration.ackOnlyWhenAsked else { return }
+        guard let bytes = try? Message.ack(ack).encodedFrame() else { return }
+        var waitFor: UInt64?
+        if let storeLink {
+            if qos == .commit {
+                let needed = sequence ?? storeLink.pendingSequence
+                if needed > storeLink.storedThrough { waitFor = needed }
+            }
+            if let last = connection.heldReplies.last { waitFor = max(waitFor ?? 0, last.sequence) }
+        }
+        guard let waitFor else {
+            connection.sink.send(OutboundFrame(bytes: bytes))
+            return
+        }
+        connection.heldReplies.append(HeldReply(sequence: waitFor, ack: bytes, address: ack.address))
+        heldReplies.insert(connection.id)
+        if waitFor >= storeLink?.pendingSequence ?? .max { commitWaitingOnPending = true }
+    }
+
+    /// A commit waits on the pending batch: hand it over now rather than at the interval.
+    private func flushIfCommitWaiting() {
+        guard commitWaitingOnPending, storeLink?.hasPendingChanges == true else { return }
+        commitWaitingOnPending = false
+        storeLink?.flush(params)
+    }
+
+    private func releaseHeldReplies(through sequence: UInt64, failure: String?) {
+        for id in heldReplies {
+            guard let connection = connections[id] else {
+                heldReplies.remove(id)
+                continue
+            }
+            while let first = connection.heldReplies.first, first.sequence <= sequence {
+                connection.heldReplies.removeFirst()
+                if let failure {
+                    reply(connection, .internalError, "not stored: \(failure); send it again", address: first.address)
+                } else {
+                    connection.sink.send(OutboundFrame(bytes: first.ack))
+                }
+            }
+            if connection.heldReplies.isEmpty { heldReplies.remove(id) }
+        }
+    }
+
+    // MARK: - Timers
+
+    private func requestNextWakeUp() {
+        var next = scheduledBundles.nextDeadline
+        if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
+        if let expiresAt = expiries.nextDeadline {
+            let nowWall = clock.wallMicroseconds()
+            let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)
+            next = min(next ?? .max, inMono)
+        }
+        guard let next else { return }
+        if let requested = requestedWakeUp, requested <= next { return }
+        requestedWakeUp = next
+        wakeUpHandler?(next)
+    }
+
     // MARK: - Signals
 
     private func handleAnnounce(_ announce: Announce, qos: QoS, _ connection: Connection) {
         for signal in announce.signals {
             signals[signal.address] = signal
         }
-        if wantsAck(qos) { send(.ack(Ack(address: announce.namespace)), to: connection) }
+        acknowledge(Ack(address: announce.namespace), qos: qos, connection)
     }
 
     private func handleQuery(_ query: Query, _ connection: Connection) {
@@ -441,17 +769,35 @@ public final class RouterCore {
         connection.sink.close(reason)
     }
 
-    /// Everything a session held is released with it.
+    /// Everything a session held is released with it: subscriptions, locks, bundles
+    /// waiting for their time, replies waiting for the store.
     private func release(_ connection: Connection) {
         guard let session = connection.session else { return }
         for subscription in session.subscriptions.values {
             subscriptions.remove(subscription)
         }
+        for key in session.locks {
+            params.unlock(key)
+        }
+        if session.scheduledBundles > 0 {
+            let id = connection.id
+            scheduledBundles.removeAll { scheduled in
+                guard scheduled.connection == id else { return false }
+                if let identity = scheduled.identity { scheduledCommits.remove(identity) }
+                return true
+            }
+        }
+        heldReplies.remove(connection.id)
         sessionsByID[session.id] = nil
     }
 
     private static func nanoseconds(_ seconds: Double) -> UInt64 {
         seconds > 0 ? UInt64(min(seconds, 1e9) * 1e9) : 0
+    }
+
+    /// µs as seconds for messages: `12.5`.
+    private static func seconds(_ microseconds: UInt64) -> String {
+        (Double(microseconds) / 1e6).plainText
     }
 
     /// A random UUID v4, lowercase 8-4-4-4-12, as the reference's session ids.
@@ -473,14 +819,18 @@ public final class RouterCore {
 
 /// Per-connection state.
 private final class Connection {
+    let id: ConnectionID
     let sink: any SessionConnection
     let openedAt: UInt64
     var lastActivity: UInt64
     var session: Session?
     var badFrames = 0
     var badFrameWindowStart: UInt64 = 0
+    /// ACKs waiting for the store, oldest first.
+    var heldReplies: [HeldReply] = []
 
-    init(sink: any SessionConnection, openedAt: UInt64) {
+    init(id: ConnectionID, sink: any SessionConnection, openedAt: UInt64) {
+        self.id = id
         self.sink = sink
         self.openedAt = openedAt
         self.lastActivity = openedAt
@@ -493,12 +843,24 @@ private final class Session {
     let name: String
     let features: Features
     var subscriptions: [UInt32: Subscription] = [:]
+    /// Params this session holds the lock of.
+    var locks: Swift.Set<ExactText> = []
+    /// Its bundles waiting for their time.
+    var scheduledBundles = 0
 
     init(id: String, name: String, features: Features) {
         self.id = id
         self.name = name
         self.features = features
     }
+}
+
+/// An ACK that goes out once the store batch `sequence` is written.
+private struct HeldReply {
+    let sequence: UInt64
+    let ack: [UInt8]
+    /// For the ERROR sent instead when the write fails.
+    let address: String?
 }
 
 /// Reserved P2P signalling addresses (wire-format §4.6).

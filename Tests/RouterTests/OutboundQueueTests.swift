@@ -26,7 +26,7 @@ import Testing
     @Test func coalescedFrameKeepsOlderPositionAndLatestValueWins() {
         var queue = OutboundQueue(maxFrames: 10, maxBytes: 10_000)
         #expect(queue.push(frame(1, .param("/a"))) == .queued)
-        #expect(queue.push(frame(2)) == .queued)
+        #expect(queue.push(frame(2, .param("/b"))) == .queued)
         #expect(queue.push(frame(3, size: 10, .param("/a"))) == .coalesced)
         #expect(queue.push(frame(4, .stream("/a"))) == .queued)
         #expect(queue.count == 3)
@@ -51,19 +51,30 @@ import Testing
 
     @Test func fullQueueOverflowsUnlessTheFrameCoalesces() {
         var queue = OutboundQueue(maxFrames: 3, maxBytes: 10_000)
+        #expect(queue.push(frame(2)) == .queued)
+        #expect(queue.push(frame(1, .param("/a"))) == .queued)
+        #expect(queue.push(frame(3, .param("/b"))) == .queued)
+        #expect(queue.push(frame(4)) == .overflow)
+        #expect(queue.push(frame(5, .param("/c"))) == .overflow)
+        #expect(queue.push(frame(6, .param("/a"))) == .coalesced)
+        #expect(drain(&queue) == [2, 6, 3])
+    }
+
+    @Test func nothingIsFoldedAcrossAFrameWithoutKey() {
+        // /a=1, event, /a=2: replacing 1 by 2 would deliver /a=2 before the event that
+        // preceded it, so 2 is queued behind the event instead.
+        var queue = OutboundQueue(maxFrames: 10, maxBytes: 10_000)
         #expect(queue.push(frame(1, .param("/a"))) == .queued)
         #expect(queue.push(frame(2)) == .queued)
-        #expect(queue.push(frame(3)) == .queued)
-        #expect(queue.push(frame(4)) == .overflow)
-        #expect(queue.push(frame(5, .param("/b"))) == .overflow)
-        #expect(queue.push(frame(6, .param("/a"))) == .coalesced)
-        #expect(drain(&queue) == [6, 2, 3])
+        #expect(queue.push(frame(3, .param("/a"))) == .queued)
+        #expect(queue.push(frame(4, .param("/a"))) == .coalesced)
+        #expect(drain(&queue) == [1, 2, 4])
     }
 
     @Test func byteLimitOverflows() {
         var queue = OutboundQueue(maxFrames: 100, maxBytes: 100)
         #expect(queue.push(frame(1, size: 60, .param("/a"))) == .queued)
-        #expect(queue.push(frame(2, size: 40)) == .queued)
+        #expect(queue.push(frame(2, size: 40, .param("/b"))) == .queued)
         #expect(queue.push(frame(3, size: 1)) == .overflow)
         // A replacement that would grow past the byte limit overflows too.
         #expect(queue.push(frame(4, size: 61, .param("/a"))) == .overflow)
@@ -112,7 +123,7 @@ import Testing
         for tag in UInt8(0)..<10 { _ = queue.push(frame(tag)) }
         for _ in 0..<10 { _ = queue.popFirst() }
         for tag in UInt8(10)..<24 {
-            _ = queue.push(frame(tag, tag == 20 ? .param("/x") : nil))
+            _ = queue.push(frame(tag, tag == 20 ? .param("/x") : tag > 20 ? .stream("/s\(tag)") : nil))
         }
         #expect(queue.push(frame(99, .param("/x"))) == .coalesced)
         #expect(queue.push(frame(25)) == .queued)

@@ -24,6 +24,7 @@ final class TestPeer: SessionConnection {
     private(set) var frames: [OutboundFrame] = []
     private(set) var closeReason: CloseReason?
     var id: ConnectionID?
+    var sessionID = ""
 
     func send(_ frame: OutboundFrame) { frames.append(frame) }
     func close(_ reason: CloseReason) { closeReason = reason }
@@ -41,16 +42,45 @@ final class TestPeer: SessionConnection {
     }
 }
 
+/// A store in memory that records the batches it is given; the test says when they are
+/// written.
+final class RecordingStore: StateStore, @unchecked Sendable {
+    private(set) var batches: [StoreBatch] = []
+
+    func write(_ batch: StoreBatch) { batches.append(batch) }
+
+    func take() -> [StoreBatch] {
+        defer { batches.removeAll() }
+        return batches
+    }
+}
+
 /// A router with a manual clock and helpers to drive it.
 final class Harness {
-    let clock = ManualClock()
+    let clock: ManualClock
     let router: RouterCore
+    /// Times (monotonic ns) the router asked to be woken at.
+    private(set) var wakeUps: [UInt64] = []
 
-    init(_ configure: (inout RouterConfiguration) -> Void = { _ in }) {
+    init(
+        clock: ManualClock = ManualClock(),
+        store: RecordingStore? = nil,
+        restoring: [StoredParam] = [],
+        commits: [CommitRecord] = [],
+        _ configure: (inout RouterConfiguration) -> Void = { _ in }
+    ) {
         var configuration = RouterConfiguration()
         configuration.name = "test-router"
         configure(&configuration)
-        router = RouterCore(configuration: configuration, clock: clock)
+        self.clock = clock
+        router = RouterCore(configuration: configuration, clock: clock, store: store, restoring: restoring, commits: commits)
+        router.wakeUpHandler = { [unowned self] in self.wakeUps.append($0) }
+    }
+
+    /// Moves the clock and runs what came due, as the host's timer would.
+    func advance(seconds: Double) {
+        clock.advance(seconds: seconds)
+        router.runTimers()
     }
 
     /// Connects a peer without saying HELLO.
@@ -60,16 +90,19 @@ final class Harness {
         return peer
     }
 
-    /// Connects a peer and completes the handshake; forgets WELCOME and the snapshot.
+    /// Connects a peer and completes the handshake; forgets WELCOME and the snapshot but
+    /// keeps the session id.
     func session(_ name: String = "peer") -> TestPeer {
         let peer = connect()
         send(.hello(Hello(features: .allSignals, name: name)), from: peer)
-        _ = peer.take()
+        for message in peer.take() {
+            if case .welcome(let welcome) = message { peer.sessionID = welcome.session }
+        }
         return peer
     }
 
-    func send(_ message: Message, qos: QoS = .fire, from peer: TestPeer) {
-        guard let bytes = try? message.encodedFrame(qos: qos) else {
+    func send(_ message: Message, qos: QoS = .fire, timestamp: UInt64? = nil, from peer: TestPeer) {
+        guard let bytes = try? message.encodedFrame(qos: qos, timestamp: timestamp) else {
             Issue.record("could not encode \(message)")
             return
         }
@@ -85,8 +118,16 @@ final class Harness {
         send(.subscribe(Subscribe(id: id, pattern: pattern, types: types)), from: peer)
     }
 
-    func set(_ address: String, _ value: Value, qos: QoS = .fire, revision: UInt64? = nil, from peer: TestPeer) {
-        send(.set(SetMessage(address: address, value: value, revision: revision)), qos: qos, from: peer)
+    func set(
+        _ address: String, _ value: Value, qos: QoS = .fire, revision: UInt64? = nil, lock: Bool = false,
+        unlock: Bool = false, ttl: TTL? = nil, timestamp: UInt64? = nil, from peer: TestPeer
+    ) {
+        let set = SetMessage(address: address, value: value, revision: revision, lock: lock, unlock: unlock, ttl: ttl)
+        send(.set(set), qos: qos, timestamp: timestamp, from: peer)
+    }
+
+    func disconnect(_ peer: TestPeer) {
+        if let id = peer.id { router.disconnected(id) }
     }
 }
 
