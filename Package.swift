@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies point one way: CLASP <- Router <- Transports <- Gateway.
+// Dependencies point one way: CLASP <- Router <- Transports <- Gateway; Router <- Store.
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CLASP", targets: ["CLASP"]),
         .library(name: "Router", targets: ["Router"]),
         .library(name: "Transports", targets: ["Transports"]),
+        .library(name: "Store", targets: ["Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -25,6 +26,10 @@ let package = Package(
     targets: [
         .target(name: "CLASP", swiftSettings: strict),
         .target(name: "Router", dependencies: ["CLASP"], swiftSettings: strict),
+        // SQLite from the system, not a Swift wrapper package: GRDB would pull full Foundation
+        // (ICU) into the appliance binary for a handful of statements.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Store", dependencies: ["CLASP", "Router", "CSQLite"], swiftSettings: strict),
         .target(
             name: "Transports",
             dependencies: [
@@ -60,6 +65,7 @@ let package = Package(
         ),
         .testTarget(name: "CLASPTests", dependencies: ["CLASP"], swiftSettings: strict),
         .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["CLASP", "Router", "Store", "CSQLite"], swiftSettings: strict),
         .testTarget(
             name: "TransportsTests",
             dependencies: [

@@ -17,6 +17,8 @@ public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidUTF8(field: String)
     case nestingTooDeep(limit: Int)
     case legacy(String)
+    /// Bytes left after a value that must fill its input on its own (`Value(decoding:)`).
+    case trailingBytes(Int, field: String)
 
     // Encoding.
     case payloadTooLarge(Int)
@@ -48,6 +50,7 @@ public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidUTF8(let field): return "invalid UTF-8 in \(field)"
         case .nestingTooDeep(let limit): return "nesting deeper than \(limit) levels"
         case .legacy(let reason): return "legacy MessagePack payload: \(reason)"
+        case .trailingBytes(let n, let field): return "\(n) unexpected bytes after \(field)"
         case .payloadTooLarge(let n): return "encoded payload of \(n) bytes exceeds 65535"
         case .fieldTooLong(let field, let n): return "\(field) of \(n) bytes exceeds 65535"
         }

@@ -50,9 +50,9 @@ extension SetMessage: BinaryLayout {
 extension TTL {
     /// `0` never; bit 31 set = absolute; bits 30-0 seconds. Seconds above 2^31-1 are
     /// clamped (≈ 68 years). `sliding(seconds: 0)` has no encoding of its own: it is written
-    /// as 0 and therefore reads back as `never`.
-    @usableFromInline
-    var wireWord: UInt32 {
+    /// as 0 and therefore reads back as `never`. Public so that stores keep the TTL in the
+    /// same form.
+    public var wireWord: UInt32 {
         switch self {
         case .never: return 0
         case .sliding(let s): return min(s, 0x7FFF_FFFF)
@@ -60,8 +60,7 @@ extension TTL {
         }
     }
 
-    @usableFromInline
-    init(wireWord: UInt32) {
+    public init(wireWord: UInt32) {
         if wireWord == 0 {
             self = .never
         } else if wireWord & 0x8000_0000 != 0 {
