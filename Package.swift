@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "CLASP", "Router", "Transports",
+                "CLASP", "Router", "Transports", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -104,16 +104,17 @@ struct GatewayCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
         let logger = Logger(label: "clasp-gateway")
 
+        let directory: String
         do {
-            let directory = try DataDirectory.prepare(settings.dataDirectory)
-            logger.info(
-                "data directory \(directory.path) is writable (\(directory.created ? "created; " : "")nothing is stored there yet)")
+            let prepared = try DataDirectory.prepare(settings.dataDirectory)
+            directory = prepared.path
+            logger.info("data directory \(prepared.path)\(prepared.created ? " (created)" : "")")
         } catch {
             logger.critical("cannot start: \(error.description)")
             throw ExitCode(GatewayExit.startFailure)
         }
 
-        try await GatewayServer.run(settings: settings, logger: logger)
+        try await GatewayServer.run(settings: settings, dataDirectory: directory, logger: logger)
     }
 }
 

@@ -4,6 +4,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import Router
+import Store
+import Synchronization
 import Transports
 
 #if canImport(Glibc)
@@ -17,7 +19,7 @@ enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
 
-    static func run(settings: GatewaySettings, logger: Logger) async throws {
+    static func run(settings: GatewaySettings, dataDirectory: String, logger: Logger) async throws {
         // Before anything listens, so a signal right after the "listening" line is not lost.
         let watcher = SignalWatcher()
 
@@ -27,8 +29,26 @@ enum GatewayServer {
                 "the open-file limit (\(files)) is below what \(connections) connections need; raise it (ulimit -n, LimitNOFILE=)")
         }
 
+        // The store reports to the host, which exists only once the store has given back
+        // the state it restores.
+        let reports = StoreReports()
+        let store: SQLiteStateStore
+        let restored: RestoredState
+        do {
+            (store, restored) = try SQLiteStateStore.open(directory: dataDirectory) { reports.deliver($0) }
+        } catch {
+            logger.critical("cannot start: \(error.description)")
+            throw ExitCode(GatewayExit.startFailure)
+        }
+        let expired = restored.expiredParamCount > 0 ? " (\(restored.expiredParamCount) expired while stopped)" : ""
+        logger.info(
+            "state: restored \(restored.params.count) params and \(restored.commits.count) commit identities from \(store.path)\(expired)")
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
-        let host = RouterHost(configuration: settings.router, eventLoop: group.next(), logger: logger)
+        let host = RouterHost(
+            configuration: settings.router, eventLoop: group.next(), logger: logger,
+            store: store, restoring: restored.params, commits: restored.commits)
+        reports.connect(host)
 
         let server: WebSocketServer
         do {
@@ -38,6 +58,7 @@ enum GatewayServer {
             logger.critical(
                 "cannot listen on \(endpoint(settings.bind, settings.port)): \(describe(error, port: settings.port))")
             await host.shutdown()
+            store.close()
             try? await group.shutdownGracefully()
             throw ExitCode(GatewayExit.startFailure)
         }
@@ -69,7 +90,9 @@ enum GatewayServer {
         } catch {
             logger.warning("WebSocket server shutdown: \(error)")
         }
+        // The host hands its last changes to the store; closing the store writes them.
         await host.shutdown()
+        store.close()
         do {
             try await group.shutdownGracefully()
         } catch {
@@ -109,5 +132,23 @@ enum GatewayServer {
             }
         }
         return "\(error)"
+    }
+}
+
+/// Passes the store's outcomes to the router host once it exists (the store is opened
+/// first, because the host starts from what it restores).
+private final class StoreReports: Sendable {
+    private let host = Mutex<RouterHost?>(nil)
+
+    func connect(_ host: RouterHost) {
+        self.host.withLock { $0 = host }
+    }
+
+    func deliver(_ outcome: StoreOutcome) {
+        guard let host = host.withLock({ $0 }) else { return }
+        switch outcome {
+        case .written(let through): host.stored(through: through)
+        case .failed(let through, let reason): host.storeFailed(through: through, reason: reason)
+        }
     }
 }

@@ -222,7 +222,7 @@ public final class RouterCore {
             let received = clock.wallMicroseconds()
             send(.sync(Sync(t1: sync.t1, t2: received, t3: clock.wallMicroseconds())), to: connection)
         case .ping:
-            send(.pong, to: connection)
+            if let bytes = try? Message.pong.encodedFrame() { sendReply(bytes, to: connection) }
         case .pong:
             break
         case .announce(let announce):
@@ -596,26 +596,38 @@ public final class RouterCore {
     }
 
     /// Sends an ACK as the QoS asks: none for fire (unless configured otherwise), at once
-    /// for confirm, and for commit once the store holds the write. A session's replies
-    /// never overtake each other: while one waits for the store, later ones wait behind it.
+    /// for confirm, and for commit once the store holds the write.
     private func acknowledge(_ ack: Ack, qos: QoS, waitingFor sequence: UInt64? = nil, _ connection: Connection) {
         guard qos != .fire || !configuration.ackOnlyWhenAsked else { return }
         guard let bytes = try? Message.ack(ack).encodedFrame() else { return }
-        var waitFor: UInt64?
-        if let storeLink {
-            if qos == .commit {
-                let needed = sequence ?? storeLink.pendingSequence
-                if needed > storeLink.storedThrough { waitFor = needed }
-            }
-            if let last = connection.heldReplies.last { waitFor = max(waitFor ?? 0, last.sequence) }
+        guard qos == .commit, let storeLink else {
+            sendReply(bytes, to: connection)
+            return
         }
-        guard let waitFor else {
+        let needed = sequence ?? storeLink.pendingSequence
+        guard needed > storeLink.storedThrough else {
+            sendReply(bytes, to: connection)
+            return
+        }
+        let turn = max(needed, connection.heldReplies.last?.sequence ?? 0)
+        hold(HeldReply(sequence: turn, frame: bytes, commit: (ack.address ?? "", needed)), connection)
+        if needed >= storeLink.pendingSequence { commitWaitingOnPending = true }
+    }
+
+    /// Sends a reply (ACK, ERROR, PONG) — behind any reply of the session still waiting for
+    /// the store, so a session's replies never overtake each other. Snapshots and echoes are
+    /// state, not replies: they go out at once so they stay in order with later updates.
+    private func sendReply(_ bytes: [UInt8], to connection: Connection) {
+        guard let last = connection.heldReplies.last else {
             connection.sink.send(OutboundFrame(bytes: bytes))
             return
         }
-        connection.heldReplies.append(HeldReply(sequence: waitFor, ack: bytes, address: ack.address))
+        hold(HeldReply(sequence: last.sequence, frame: bytes, commit: nil), connection)
+    }
+
+    private func hold(_ reply: HeldReply, _ connection: Connection) {
+        connection.heldReplies.append(reply)
         heldReplies.insert(connection.id)
-        if waitFor >= storeLink?.pendingSequence ?? .max { commitWaitingOnPending = true }
     }
 
     /// A commit waits on the pending batch: hand it over now rather than at the interval.
@@ -633,10 +645,14 @@ public final class RouterCore {
             }
             while let first = connection.heldReplies.first, first.sequence <= sequence {
                 connection.heldReplies.removeFirst()
-                if let failure {
-                    reply(connection, .internalError, "not stored: \(failure); send it again", address: first.address)
+                if failure != nil, let commit = first.commit, commit.batch > (storeLink?.storedThrough ?? 0) {
+                    let address = commit.address
+                    let error = ErrorMessage(
+                        code: ErrorCode.internalError.rawValue, message: "not stored: \(failure ?? ""); send it again",
+                        address: address.isEmpty ? nil : address)
+                    send(.error(error), to: connection)
                 } else {
-                    connection.sink.send(OutboundFrame(bytes: first.ack))
+                    connection.sink.send(OutboundFrame(bytes: first.frame))
                 }
             }
             if connection.heldReplies.isEmpty { heldReplies.remove(id) }
@@ -720,7 +736,8 @@ public final class RouterCore {
     }
 
     private func reply(_ connection: Connection, _ code: ErrorCode, _ message: String, address: String? = nil) {
-        send(.error(ErrorMessage(code: code.rawValue, message: message, address: address)), to: connection)
+        guard let bytes = try? Message.error(ErrorMessage(code: code.rawValue, message: message, address: address)).encodedFrame() else { return }
+        sendReply(bytes, to: connection)
     }
 
     /// Answers a malformed frame. Before HELLO it ends the connection; after it, the
@@ -855,12 +872,14 @@ private final class Session {
     }
 }
 
-/// An ACK that goes out once the store batch `sequence` is written.
+/// A reply that goes out once the store batch `sequence` is written.
 private struct HeldReply {
     let sequence: UInt64
-    let ack: [UInt8]
-    /// For the ERROR sent instead when the write fails.
-    let address: String?
+    let frame: [UInt8]
+    /// For a commit's ACK: its address (empty for a bundle) and the batch that must be
+    /// written, for the ERROR 500 sent instead when that batch fails. `nil` for replies that
+    /// only wait their turn.
+    let commit: (address: String, batch: UInt64)?
 }
 
 /// Reserved P2P signalling addresses (wire-format §4.6).
