@@ -339,9 +339,13 @@ public final class RouterCore {
         if param.lockHolder != previousHolder {
             if param.lockHolder == session.id { session.locks.insert(key) } else { session.locks.remove(key) }
         }
-        if let expiresAt = param.expiresAt { scheduleExpiry(key, at: expiresAt) }
-        storeLink?.changed(key, now: clock.monotonicNanoseconds())
-        requestNextWakeUp()
+        var timersChanged = false
+        if let expiresAt = param.expiresAt { timersChanged = scheduleExpiry(key, at: expiresAt) }
+        if storeLink != nil {
+            timersChanged = timersChanged || storeLink?.deadline == nil
+            storeLink?.changed(key, now: clock.monotonicNanoseconds())
+        }
+        if timersChanged { requestNextWakeUp() }
         deliver(OutboundFrame(bytes: checked.echo, coalescing: coalescing), to: checked.set.address, signal: .param, excluding: nil)
         return param
     }
@@ -361,10 +365,13 @@ public final class RouterCore {
     /// Keeps one queue entry per param: a later write that moves the expiry further away
     /// leaves the entry in place, and the entry is re-armed when it comes due. A param
     /// written constantly with a sliding TTL so costs no queue growth.
-    private func scheduleExpiry(_ key: ExactText, at expiresAt: UInt64) {
-        if let queued = queuedExpiry[key], queued <= expiresAt { return }
+    /// Returns whether an entry was added.
+    @discardableResult
+    private func scheduleExpiry(_ key: ExactText, at expiresAt: UInt64) -> Bool {
+        if let queued = queuedExpiry[key], queued <= expiresAt { return false }
         queuedExpiry[key] = expiresAt
         expiries.insert(Expiry(key: key, at: expiresAt), deadline: expiresAt)
+        return true
     }
 
     private struct Expiry {
