@@ -70,7 +70,7 @@ enum ClientPipeline {
                     let inbound = InboundProducer.makeSequence(
                         backPressureStrategy: strategy,
                         finishOnDeinit: false,
-                        delegate: InboundDelegate(handler: bound)
+                        delegate: InboundDelegate(channel: channel, handler: bound)
                     )
                     handler.attach(inbound.source)
                     let pipeline = channel.pipeline.syncOperations

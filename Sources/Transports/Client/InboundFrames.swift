@@ -97,16 +97,21 @@ final class InboundSource: Sendable {
     }
 }
 
-/// Passes the consumer's demand to the channel handler, on its event loop.
+/// Passes the consumer's demand to the channel handler, on its event loop. Once the channel is
+/// closed there is nothing to pass on, and its loop may be shut down (the sequence can outlive
+/// both), so nothing is scheduled then.
 struct InboundDelegate: NIOAsyncSequenceProducerDelegate {
+    let channel: any Channel
     let handler: NIOLoopBound<CLASPClientHandler>
 
     func produceMore() {
+        guard channel.isActive else { return }
         let handler = self.handler
         handler.eventLoop.execute { handler.value.resumeReading() }
     }
 
     func didTerminate() {
+        guard channel.isActive else { return }
         let handler = self.handler
         handler.eventLoop.execute { handler.value.consumerGone() }
     }
