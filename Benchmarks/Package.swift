@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Codec benchmarks. A separate package so the root `swift build` never builds them.
+// Codec and clock-sync benchmarks. A separate package so the root `swift build` never builds them.
 // Run: swift package --allow-writing-to-package-directory benchmark
 // A path dependency's identity is its directory name, which depends on the checkout
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
@@ -21,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: countMallocs ? ["MallocInterposer"] : []),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -31,6 +33,22 @@ let package = Package(
             ],
             path: "CodecBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)] + (countMallocs ? [.define("COUNT_MALLOCS")] : []),
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // An in-process router and WebSocket server on loopback, and `CLASPClient`s syncing
+        // their clocks with it (docs/benchmarks.md, "Clock sync").
+        .executableTarget(
+            name: "ClockSyncBenchmarks",
+            dependencies: [
+                .product(name: "CLASP", package: rootPackageIdentity),
+                .product(name: "Router", package: rootPackageIdentity),
+                .product(name: "Transports", package: rootPackageIdentity),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "ClockSyncBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         // A plain loop for profiling with perf (`swift build -c release --product CodecProfile`).
