@@ -88,7 +88,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "limits", "protocol", "storage"]
+    static let tables = ["server", "websocket", "limits", "protocol", "storage", "gestures"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -131,6 +131,9 @@ enum ConfigSchema {
         .integer("limits", "snapshot_chunk_bytes", in: 1_024...65_535, expects: "an integer from 1024 to 65535") { $0.router.snapshotChunkBytes = $1 },
         .integer("limits", "max_scheduled_bundles_per_session", in: .positive, expects: "a positive integer") { $0.router.maxScheduledBundlesPerSession = $1 },
         .seconds("limits", "max_bundle_horizon", allowZero: false, max: 604_800, expects: "a number of seconds greater than 0 and at most 604800 (7 days)") { $0.router.maxBundleHorizon = $1 },
+        // [gestures]
+        .seconds("gestures", "move_interval", allowZero: true, max: 1, expects: "a number of seconds from 0 to 1 (0 = forward every move)") { $0.router.gestureMoveInterval = $1 },
+        .seconds("gestures", "timeout", allowZero: false, max: 3_600, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.gestureTimeout = $1 },
         // [storage]
         .seconds("storage", "flush_interval", allowZero: false, max: 10, expects: "a number of seconds greater than 0 and at most 10") { $0.router.storeFlushInterval = $1 },
         // [protocol]

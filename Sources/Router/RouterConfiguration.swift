@@ -35,6 +35,11 @@ public struct RouterConfiguration: Sendable, Equatable {
     /// Longest a change waits before it is handed to the store, seconds (a QoS-commit
     /// write is handed over at once).
     public var storeFlushInterval: Double = 0.1
+    /// A gesture's moves reach each subscriber at most once per this many seconds (latest
+    /// wins, never later than that).
+    public var gestureMoveInterval: Double = 0.016
+    /// A gesture that sees no message for this many seconds is cancelled.
+    public var gestureTimeout: Double = 30
 
     public init() {}
 }

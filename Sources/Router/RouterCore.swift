@@ -24,6 +24,7 @@ public final class RouterCore {
     private var scheduledBundles = DeadlineQueue<ScheduledBundle>()
     private var scheduledCommits: Swift.Set<CommitLog.Key> = []
     private var commitLog = CommitLog()
+    private var gestures: GestureTracker
     private var storeLink: StoreLink?
     /// Connections holding replies that wait for the store.
     private var heldReplies: Swift.Set<ConnectionID> = []
@@ -51,6 +52,9 @@ public final class RouterCore {
         self.configuration = configuration
         self.clock = clock
         self.random = random
+        gestures = GestureTracker(
+            interval: Self.nanoseconds(configuration.gestureMoveInterval),
+            timeout: Self.nanoseconds(configuration.gestureTimeout))
         if let store {
             storeLink = StoreLink(store: store, interval: Self.nanoseconds(configuration.storeFlushInterval))
         }
@@ -134,6 +138,7 @@ public final class RouterCore {
         while let due = scheduledBundles.popDue(at: now) {
             runScheduled(due)
         }
+        emit(gestures.due(at: now))
         expireParams()
         if let deadline = storeLink?.deadline, deadline <= clock.monotonicNanoseconds() {
             storeLink?.flush(params)
@@ -173,6 +178,8 @@ public final class RouterCore {
     public var paramCount: Int { params.count }
     /// Bundles waiting for their time.
     public var scheduledBundleCount: Int { scheduledBundles.count }
+    /// Gestures started and not yet ended, cancelled or timed out.
+    public var liveGestureCount: Int { gestures.count }
 
     // MARK: - Handshake
 
@@ -441,6 +448,9 @@ public final class RouterCore {
                 return
             }
             targetConnection.sink.send(OutboundFrame(bytes: bytes))
+        } else if publish.signal == .gesture {
+            emit(gestures.receive(publish, bytes: bytes, from: id, at: clock.monotonicNanoseconds()))
+            requestNextWakeUp()
         } else {
             deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
         }
@@ -452,6 +462,14 @@ public final class RouterCore {
         case (.stream, _): return .stream(publish.address)
         case (.gesture, .move): return .gestureMove(publish.address, publish.id ?? 0)
         default: return nil
+        }
+    }
+
+    /// Fans out what the gesture tracker releases.
+    private func emit(_ emissions: [GestureTracker.Emission]) {
+        for emission in emissions {
+            let key: CoalescingKey? = emission.isMove ? .gestureMove(emission.address, emission.id) : nil
+            deliver(OutboundFrame(bytes: emission.bytes, coalescing: key), to: emission.address, signal: .gesture, excluding: emission.excluding)
         }
     }
 
@@ -671,6 +689,7 @@ public final class RouterCore {
     private func requestNextWakeUp() {
         var next = scheduledBundles.nextDeadline
         if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
+        if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
         if let expiresAt = expiries.nextDeadline {
             let nowWall = clock.wallMicroseconds()
             let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)
@@ -797,6 +816,7 @@ public final class RouterCore {
     /// waiting for their time, replies waiting for the store.
     private func release(_ connection: Connection) {
         guard let session = connection.session else { return }
+        emit(gestures.sessionEnded(connection.id))
         for subscription in session.subscriptions.values {
             subscriptions.remove(subscription)
         }
