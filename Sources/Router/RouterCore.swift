@@ -8,29 +8,29 @@ import CLASP
 /// so tests drive it in memory, step by step.
 public final class RouterCore {
     public let configuration: RouterConfiguration
-    private let clock: any RouterClock
-    private var random: any RandomNumberGenerator
+    let clock: any RouterClock
+    var random: any RandomNumberGenerator
 
-    private var connections: [ConnectionID: Connection] = [:]
-    private var sessionsByID: [String: ConnectionID] = [:]
-    private var nextConnection: UInt64 = 1
-    private var params = ParamTable()
-    private var subscriptions = SubscriptionIndex()
-    private var signals: [String: SignalDefinition] = [:]
+    var connections: [ConnectionID: Connection] = [:]
+    var sessionsByID: [String: ConnectionID] = [:]
+    var nextConnection: UInt64 = 1
+    var params = ParamTable()
+    var subscriptions = SubscriptionIndex()
+    var signals: [String: SignalDefinition] = [:]
     /// Params with a TTL, by expiry (server time, µs); one entry per param (see `scheduleExpiry`).
-    private var expiries = DeadlineQueue<Expiry>()
-    private var queuedExpiry: [ExactText: UInt64] = [:]
+    var expiries = DeadlineQueue<Expiry>()
+    var queuedExpiry: [ExactText: UInt64] = [:]
     /// Bundles waiting for their time, by monotonic ns.
-    private var scheduledBundles = DeadlineQueue<ScheduledBundle>()
-    private var scheduledCommits: Swift.Set<CommitLog.Key> = []
-    private var commitLog = CommitLog()
-    private var gestures: GestureTracker
-    private var storeLink: StoreLink?
+    var scheduledBundles = DeadlineQueue<ScheduledBundle>()
+    var scheduledCommits: Swift.Set<CommitLog.Key> = []
+    var commitLog = CommitLog()
+    var gestures: GestureTracker
+    var storeLink: StoreLink?
     /// Connections holding replies that wait for the store.
-    private var heldReplies: Swift.Set<ConnectionID> = []
-    private var requestedWakeUp: UInt64?
+    var heldReplies: Swift.Set<ConnectionID> = []
+    var requestedWakeUp: UInt64?
     /// A reply waits for changes not yet handed to the store.
-    private var commitWaitingOnPending = false
+    var commitWaitingOnPending = false
 
     /// Called with a monotonic time (ns, CLOCK_MONOTONIC) whenever the router needs
     /// `runTimers()` to run earlier than it asked before: a scheduled bundle, a TTL expiry
@@ -183,7 +183,7 @@ public final class RouterCore {
 
     // MARK: - Handshake
 
-    private func handshake(_ frame: DecodedFrame, _ connection: Connection, _ id: ConnectionID) {
+    func handshake(_ frame: DecodedFrame, _ connection: Connection, _ id: ConnectionID) {
         guard case .hello(let hello) = frame.message else {
             send(.error(ErrorMessage(
                 code: ErrorCode.invalidMessage.rawValue,
@@ -206,7 +206,7 @@ public final class RouterCore {
 
     // MARK: - Dispatch
 
-    private func handle(_ message: Message, _ header: FrameHeader, from session: Session, _ connection: Connection, _ id: ConnectionID) {
+    func handle(_ message: Message, _ header: FrameHeader, from session: Session, _ connection: Connection, _ id: ConnectionID) {
         let qos = header.qos
         switch message {
         case .hello:
@@ -250,563 +250,9 @@ public final class RouterCore {
         }
     }
 
-    // MARK: - Params
-
-    private func handleSet(_ set: SetMessage, _ header: FrameHeader, _ session: Session, _ connection: Connection) {
-        let identity = commitIdentity(header, session, address: set.address)
-        if let identity, let original = commitLog[identity] {
-            // A retransmitted commit: applied once; the ACK is repeated.
-            acknowledge(Ack(address: set.address, revision: original.revision), qos: .commit, waitingFor: original.sequence, connection)
-            return
-        }
-        let key = ExactText(set.address)
-        let checked: CheckedSet
-        switch check(set, key: key, by: session, current: params[key], newParams: 0) {
-        case .failure(let refusal):
-            reply(connection, refusal.code, refusal.message, address: set.address)
-            return
-        case .success(let result):
-            checked = result
-        }
-        let param = apply(checked, by: session, coalescing: .param(set.address))
-        if let identity { recordCommit(identity, revision: param.revision) }
-        acknowledge(Ack(address: set.address, revision: param.revision), qos: header.qos, connection)
-    }
-
-    private struct Refusal: Error {
-        let code: ErrorCode
-        let message: String
-    }
-
-    /// A SET that passed every check, with what applying it will do.
-    private struct CheckedSet {
-        let set: SetMessage
-        let key: ExactText
-        /// The echo frame, carrying the revision the write will get.
-        let echo: [UInt8]
-        /// The param as it will be after the write (revision, value, lock), for later
-        /// items of the same bundle.
-        let result: Param
-    }
-
-    /// Everything that can refuse a SET, checked before anything changes (design §7):
-    /// address, value constraint, lock, expected revision, conflict strategy, param limit,
-    /// and whether the value could be sent back.
-    private func check(_ set: SetMessage, key: ExactText, by session: Session, current: Param?, newParams: Int) -> Swift.Result<CheckedSet, Refusal> {
-        if let problem = addressProblem(set.address) { return .failure(problem) }
-        let rule = configuration.paramRules.isEmpty ? nil : configuration.paramRules.rule(for: set.address)
-        if let rule, let problem = rule.constraint.problem(with: set.value) {
-            return .failure(Refusal(code: .invalidValue, message: "invalid value for \(set.address): \(problem)"))
-        }
-        if let holder = current?.lockHolder, holder != session.id {
-            let what = set.unlock ? "only the lock holder can unlock; " : ""
-            return .failure(Refusal(code: .lockHeld, message: "\(what)lock held by \(holder)"))
-        }
-        if let current {
-            if let expected = set.revision, expected != current.revision {
-                return .failure(Refusal(code: .revisionConflict, message: "revision conflict: expected \(expected), actual \(current.revision)"))
-            }
-            if let refusal = rule?.strategy.refusal(old: current.value, new: set.value) {
-                return .failure(Refusal(code: .revisionConflict, message: refusal))
-            }
-        } else if params.count + newParams >= configuration.maxParams {
-            return .failure(Refusal(code: .revisionConflict, message: "param limit reached (max \(configuration.maxParams))"))
-        }
-        let lockHolder: String?
-        if set.unlock {
-            lockHolder = nil
-        } else if set.lock || rule?.strategy == .lock {
-            lockHolder = session.id
-        } else {
-            lockHolder = current?.lockHolder
-        }
-        var echo = set
-        echo.revision = (current?.revision ?? 0) &+ 1
-        // A value is stored only if it can be sent back: in this echo and in a snapshot entry.
-        guard let bytes = try? Message.set(echo).encodedFrame(),
-              SnapshotChunker.fitsEntry(address: set.address, value: set.value, echoFrameLength: bytes.count)
-        else {
-            return .failure(Refusal(code: .invalidValue, message: "value too large: it could not be sent back within the 65535-byte payload limit"))
-        }
-        let now = clock.wallMicroseconds()
-        let expiry = Param.expiry(of: set, previous: current, at: now)
-        let result = Param(
-            value: set.value, revision: echo.revision ?? 1, writer: session.id, timestamp: now,
-            ttl: expiry.ttl, expiresAt: expiry.expiresAt, lockHolder: lockHolder)
-        return .success(CheckedSet(set: set, key: key, echo: bytes, result: result))
-    }
-
-    /// Applies a checked SET: state, lock, expiry, store, echo to subscribers.
-    @discardableResult
-    private func apply(_ checked: CheckedSet, by session: Session, coalescing: CoalescingKey?) -> Param {
-        let key = checked.key
-        let previousHolder = params[key]?.lockHolder
-        let param = checked.result
-        params[key] = param
-        if param.lockHolder != previousHolder {
-            if param.lockHolder == session.id { session.locks.insert(key) } else { session.locks.remove(key) }
-        }
-        var timersChanged = false
-        if let expiresAt = param.expiresAt { timersChanged = scheduleExpiry(key, at: expiresAt) }
-        if storeLink != nil {
-            timersChanged = timersChanged || storeLink?.deadline == nil
-            storeLink?.changed(key, now: clock.monotonicNanoseconds())
-        }
-        if timersChanged { requestNextWakeUp() }
-        deliver(OutboundFrame(bytes: checked.echo, coalescing: coalescing), to: checked.set.address, signal: .param, excluding: nil)
-        return param
-    }
-
-    private func handleGet(_ get: Get, _ connection: Connection) {
-        if let problem = addressProblem(get.address) {
-            reply(connection, problem.code, problem.message, address: get.address)
-        } else if let param = params[get.address] {
-            sendSnapshot([param.state(at: get.address)], to: connection, evenIfEmpty: true)
-        } else {
-            reply(connection, .addressNotFound, "address not found: \(get.address)", address: get.address)
-        }
-    }
-
-    // MARK: - TTL
-
-    /// Keeps one queue entry per param: a later write that moves the expiry further away
-    /// leaves the entry in place, and the entry is re-armed when it comes due. A param
-    /// written constantly with a sliding TTL so costs no queue growth.
-    /// Returns whether an entry was added.
-    @discardableResult
-    private func scheduleExpiry(_ key: ExactText, at expiresAt: UInt64) -> Bool {
-        if let queued = queuedExpiry[key], queued <= expiresAt { return false }
-        queuedExpiry[key] = expiresAt
-        expiries.insert(Expiry(key: key, at: expiresAt), deadline: expiresAt)
-        return true
-    }
-
-    private struct Expiry {
-        let key: ExactText
-        let at: UInt64
-    }
-
-    /// Removes expired params and tells subscribers with a SET of null at the next revision.
-    private func expireParams() {
-        let now = clock.wallMicroseconds()
-        while let entry = expiries.popDue(at: now) {
-            // An entry replaced by an earlier one for the same param is stale.
-            guard queuedExpiry[entry.key] == entry.at else { continue }
-            queuedExpiry[entry.key] = nil
-            guard let param = params[entry.key], let expiresAt = param.expiresAt else { continue }
-            if expiresAt > now {
-                scheduleExpiry(entry.key, at: expiresAt)
-                continue
-            }
-            _ = params.remove(entry.key)
-            if let holder = param.lockHolder, let holderID = sessionsByID[holder] {
-                connections[holderID]?.session?.locks.remove(entry.key)
-            }
-            storeLink?.removed(entry.key, now: clock.monotonicNanoseconds())
-            let address = String(entry.key.text)
-            let tombstone = SetMessage(address: address, value: .null, revision: param.revision &+ 1)
-            if let bytes = try? Message.set(tombstone).encodedFrame() {
-                deliver(OutboundFrame(bytes: bytes, coalescing: .param(address)), to: address, signal: .param, excluding: nil)
-            }
-        }
-    }
-
-    // MARK: - Subscriptions
-
-    private func handleSubscribe(_ subscribe: Subscribe, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        guard let pattern = parsePattern(subscribe.pattern, replyingTo: connection) else { return }
-        let replacing = session.subscriptions[subscribe.id]
-        if replacing == nil, session.subscriptions.count >= configuration.maxSubscriptionsPerSession {
-            reply(connection, .limitReached, "subscription limit reached (max \(configuration.maxSubscriptionsPerSession))", address: subscribe.pattern)
-            return
-        }
-        if let replacing { subscriptions.remove(replacing) }
-        // Params another param subscription of this session already covers were sent with it
-        // and are kept current by live updates: each param reaches a session once.
-        let covered = session.subscriptions.values
-            .filter { $0.id != subscribe.id && $0.types.admits(.param) }
-            .map(\.pattern)
-        let subscription = Subscription(connection: id, id: subscribe.id, pattern: pattern, types: subscribe.types)
-        session.subscriptions[subscribe.id] = subscription
-        subscriptions.insert(subscription)
-        if subscribe.types.admits(.param) {
-            sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
-        }
-    }
-
-    // MARK: - Publish
-
-    private func handlePublish(_ publish: Publish, qos: QoS, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        if let problem = addressProblem(publish.address) {
-            reply(connection, problem.code, problem.message, address: publish.address)
-            return
-        }
-        guard let bytes = encode(.publish(publish), replyingTo: connection, address: publish.address) else { return }
-        if let target = P2P.target(of: publish.address) {
-            guard let targetID = sessionsByID[target], let targetConnection = connections[targetID] else {
-                reply(connection, .sessionNotFound, "target session not found: \(target)", address: publish.address)
-                return
-            }
-            targetConnection.sink.send(OutboundFrame(bytes: bytes))
-        } else if publish.signal == .gesture {
-            emit(gestures.receive(publish, bytes: bytes, from: id, at: clock.monotonicNanoseconds()))
-            requestNextWakeUp()
-        } else {
-            deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
-        }
-        acknowledge(Ack(address: publish.address), qos: qos, connection)
-    }
-
-    private static func coalescing(_ publish: Publish) -> CoalescingKey? {
-        switch (publish.signal, publish.phase) {
-        case (.stream, _): return .stream(publish.address)
-        case (.gesture, .move): return .gestureMove(publish.address, publish.id ?? 0)
-        default: return nil
-        }
-    }
-
-    /// Fans out what the gesture tracker releases.
-    private func emit(_ emissions: [GestureTracker.Emission]) {
-        for emission in emissions {
-            let key: CoalescingKey? = emission.isMove ? .gestureMove(emission.address, emission.id) : nil
-            deliver(OutboundFrame(bytes: emission.bytes, coalescing: key), to: emission.address, signal: .gesture, excluding: emission.excluding)
-        }
-    }
-
-    // MARK: - Bundles
-
-    /// A bundle waiting for its time.
-    private struct ScheduledBundle {
-        let connection: ConnectionID
-        let bundle: BundleMessage
-        let qos: QoS
-        let identity: CommitLog.Key?
-    }
-
-    /// Checks what does not depend on state at once; runs the bundle now, or schedules it
-    /// when its timestamp (server time) is in the future.
-    private func handleBundle(_ bundle: BundleMessage, _ header: FrameHeader, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        let identity = commitIdentity(header, session, address: "")
-        if let identity {
-            if let original = commitLog[identity] {
-                acknowledge(Ack(revision: original.revision == 0 ? nil : original.revision), qos: .commit, waitingFor: original.sequence, connection)
-                return
-            }
-            if scheduledCommits.contains(identity) { return }  // the original is still waiting for its time
-        }
-        for (index, item) in bundle.messages.enumerated() {
-            if let refusal = staticRefusal(item) {
-                reply(connection, refusal.code, "bundle rejected at item \(index + 1): \(refusal.message)", address: Self.address(of: item))
-                return
-            }
-        }
-        let nowWall = clock.wallMicroseconds()
-        guard let time = bundle.timestamp, time > nowWall else {
-            runBundle(bundle, qos: header.qos, identity: identity, session, connection, id)
-            return
-        }
-        let ahead = time - nowWall
-        let horizon = UInt64(configuration.maxBundleHorizon * 1e6)
-        if ahead > horizon {
-            reply(connection, .invalidValue, "bundle time is \(Self.seconds(ahead)) s ahead; the limit is \(Self.seconds(horizon)) s")
-            return
-        }
-        if session.scheduledBundles >= configuration.maxScheduledBundlesPerSession {
-            reply(connection, .limitReached, "scheduled bundle limit reached (max \(configuration.maxScheduledBundlesPerSession) per session)")
-            return
-        }
-        session.scheduledBundles += 1
-        if let identity { scheduledCommits.insert(identity) }
-        scheduledBundles.insert(
-            ScheduledBundle(connection: id, bundle: bundle, qos: header.qos, identity: identity),
-            deadline: clock.monotonicNanoseconds() &+ ahead &* 1_000)
-        requestNextWakeUp()
-    }
-
-    private func runScheduled(_ scheduled: ScheduledBundle) {
-        if let identity = scheduled.identity { scheduledCommits.remove(identity) }
-        guard let connection = connections[scheduled.connection], let session = connection.session else { return }
-        session.scheduledBundles -= 1
-        runBundle(scheduled.bundle, qos: scheduled.qos, identity: scheduled.identity, session, connection, scheduled.connection)
-        flushIfCommitWaiting()
-    }
-
-    /// What refuses a bundle item whatever the state: its kind, its address, its value's
-    /// constraint.
-    private func staticRefusal(_ item: Message) -> Refusal? {
-        switch item {
-        case .set(let set):
-            if let problem = addressProblem(set.address) { return problem }
-            if let rule = configuration.paramRules.rule(for: set.address), let problem = rule.constraint.problem(with: set.value) {
-                return Refusal(code: .invalidValue, message: "invalid value for \(set.address): \(problem)")
-            }
-            return nil
-        case .publish(let publish):
-            return addressProblem(publish.address)
-        default:
-            return Refusal(code: .invalidMessage, message: "\(item.kind.name) cannot be bundled; only SET and PUBLISH can")
-        }
-    }
-
-    /// All-or-nothing: every item is checked against the state as the earlier items will
-    /// leave it; one refusal rejects the bundle and nothing changes. Items apply in the
-    /// order sent, and their frames are never coalesced, so every subscriber receives a
-    /// bundle's items back to back.
-    private func runBundle(_ bundle: BundleMessage, qos: QoS, identity: CommitLog.Key?, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        var overlay: [ExactText: Param] = [:]  // params as the earlier items leave them
-        var newParams = 0
-        var checked: [CheckedSet?] = []
-        for (index, item) in bundle.messages.enumerated() {
-            var refusal: Refusal?
-            switch item {
-            case .set(let set):
-                let key = ExactText(set.address)
-                let current = overlay[key] ?? params[key]
-                switch check(set, key: key, by: session, current: current, newParams: newParams) {
-                case .failure(let problem):
-                    refusal = problem
-                case .success(let result):
-                    if current == nil { newParams += 1 }
-                    overlay[key] = result.result
-                    checked.append(result)
-                }
-            case .publish(let publish):
-                refusal = addressProblem(publish.address)
-                checked.append(nil)
-            default:
-                refusal = staticRefusal(item)
-            }
-            if let refusal {
-                reply(connection, refusal.code, "bundle rejected at item \(index + 1): \(refusal.message)", address: Self.address(of: item))
-                return
-            }
-        }
-        var lastRevision: UInt64?
-        for (item, checkedSet) in zip(bundle.messages, checked) {
-            if let checkedSet {
-                lastRevision = apply(checkedSet, by: session, coalescing: nil).revision
-            } else if case .publish(let publish) = item, let bytes = try? Message.publish(publish).encodedFrame() {
-                deliver(OutboundFrame(bytes: bytes), to: publish.address, signal: publish.signal, excluding: id)
-            }
-        }
-        if let identity { recordCommit(identity, revision: lastRevision ?? 0) }
-        acknowledge(Ack(revision: lastRevision), qos: qos, connection)
-    }
-
-    private static func address(of message: Message) -> String? {
-        switch message {
-        case .set(let set): return set.address
-        case .publish(let publish): return publish.address
-        default: return nil
-        }
-    }
-
-    // MARK: - QoS and durability
-
-    /// The identity of a QoS-commit message, when it has one (a frame timestamp).
-    private func commitIdentity(_ header: FrameHeader, _ session: Session, address: String) -> CommitLog.Key? {
-        guard header.qos == .commit, let timestamp = header.timestamp else { return nil }
-        return CommitLog.Key(client: session.name, timestamp: timestamp, address: address)
-    }
-
-    private func recordCommit(_ identity: CommitLog.Key, revision: UInt64) {
-        guard let storeLink else {
-            commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: 0))
-            return
-        }
-        commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: storeLink.pendingSequence))
-        self.storeLink?.record(
-            CommitRecord(client: identity.client, timestamp: identity.timestamp, address: identity.address, revision: revision),
-            now: clock.monotonicNanoseconds())
-    }
-
-    /// Sends an ACK as the QoS asks: none for fire (unless configured otherwise), at once
-    /// for confirm, and for commit once the store holds the write.
-    private func acknowledge(_ ack: Ack, qos: QoS, waitingFor sequence: UInt64? = nil, _ connection: Connection) {
-        guard qos != .fire || !configuration.ackOnlyWhenAsked else { return }
-        guard let bytes = try? Message.ack(ack).encodedFrame() else { return }
-        guard qos == .commit, let storeLink else {
-            sendReply(bytes, to: connection)
-            return
-        }
-        let needed = sequence ?? storeLink.pendingSequence
-        guard needed > storeLink.storedThrough else {
-            sendReply(bytes, to: connection)
-            return
-        }
-        let turn = max(needed, connection.heldReplies.last?.sequence ?? 0)
-        hold(HeldReply(sequence: turn, frame: bytes, commit: (ack.address ?? "", needed)), connection)
-        if needed >= storeLink.pendingSequence { commitWaitingOnPending = true }
-    }
-
-    /// Sends a reply (ACK, ERROR, PONG) — behind any reply of the session still waiting for
-    /// the store, so a session's replies never overtake each other. Snapshots and echoes are
-    /// state, not replies: they go out at once so they stay in order with later updates.
-    private func sendReply(_ bytes: [UInt8], to connection: Connection) {
-        guard let last = connection.heldReplies.last else {
-            connection.sink.send(OutboundFrame(bytes: bytes))
-            return
-        }
-        hold(HeldReply(sequence: last.sequence, frame: bytes, commit: nil), connection)
-    }
-
-    private func hold(_ reply: HeldReply, _ connection: Connection) {
-        connection.heldReplies.append(reply)
-        heldReplies.insert(connection.id)
-    }
-
-    /// A commit waits on the pending batch: hand it over now rather than at the interval.
-    private func flushIfCommitWaiting() {
-        guard commitWaitingOnPending, storeLink?.hasPendingChanges == true else { return }
-        commitWaitingOnPending = false
-        storeLink?.flush(params)
-    }
-
-    private func releaseHeldReplies(through sequence: UInt64, failure: String?) {
-        for id in heldReplies {
-            guard let connection = connections[id] else {
-                heldReplies.remove(id)
-                continue
-            }
-            while let first = connection.heldReplies.first, first.sequence <= sequence {
-                connection.heldReplies.removeFirst()
-                if failure != nil, let commit = first.commit, commit.batch > (storeLink?.storedThrough ?? 0) {
-                    let address = commit.address
-                    let error = ErrorMessage(
-                        code: ErrorCode.internalError.rawValue, message: "not stored: \(failure ?? ""); send it again",
-                        address: address.isEmpty ? nil : address)
-                    send(.error(error), to: connection)
-                } else {
-                    connection.sink.send(OutboundFrame(bytes: first.frame))
-                }
-            }
-            if connection.heldReplies.isEmpty { heldReplies.remove(id) }
-        }
-    }
-
-    // MARK: - Timers
-
-    private func requestNextWakeUp() {
-        var next = scheduledBundles.nextDeadline
-        if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
-        if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
-        if let expiresAt = expiries.nextDeadline {
-            let nowWall = clock.wallMicroseconds()
-            let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)
-            next = min(next ?? .max, inMono)
-        }
-        guard let next else { return }
-        if let requested = requestedWakeUp, requested <= next { return }
-        requestedWakeUp = next
-        wakeUpHandler?(next)
-    }
-
-    // MARK: - Signals
-
-    private func handleAnnounce(_ announce: Announce, qos: QoS, _ connection: Connection) {
-        for signal in announce.signals {
-            signals[signal.address] = signal
-        }
-        acknowledge(Ack(address: announce.namespace), qos: qos, connection)
-    }
-
-    private func handleQuery(_ query: Query, _ connection: Connection) {
-        guard let pattern = parsePattern(query.pattern, replyingTo: connection) else { return }
-        let found = signals.values
-            .filter { pattern.matches($0.address) }
-            .sorted { $0.address < $1.address }
-            .map { SignalDefinition(address: $0.address, signal: $0.signal, datatype: $0.datatype, access: $0.access) }
-        send(.result(QueryResult(signals: found)), to: connection)
-    }
-
-    // MARK: - Delivery
-
-    /// Encodes once; hands the same bytes to every matching session (each once, however
-    /// many of its subscriptions match).
-    private func deliver(_ frame: OutboundFrame, to address: String, signal: SignalType, excluding sender: ConnectionID?) {
-        let matches = subscriptions.matches(address)
-        if matches.count == 1 {
-            let only = matches[0]
-            if only.connection != sender, only.types.admits(signal) {
-                connections[only.connection]?.sink.send(frame)
-            }
-            return
-        }
-        var served: Swift.Set<ConnectionID> = []
-        for subscription in matches where subscription.connection != sender && subscription.types.admits(signal) {
-            guard served.insert(subscription.connection).inserted else { continue }
-            connections[subscription.connection]?.sink.send(frame)
-        }
-    }
-
-    private func sendSnapshot(_ states: [ParamState], to connection: Connection, evenIfEmpty: Bool) {
-        guard !states.isEmpty || evenIfEmpty else { return }
-        for bytes in SnapshotChunker.frames(for: states, chunkBytes: configuration.snapshotChunkBytes) {
-            connection.sink.send(OutboundFrame(bytes: bytes))
-        }
-    }
-
-    private func send(_ message: Message, to connection: Connection) {
-        guard let bytes = try? message.encodedFrame() else { return }
-        connection.sink.send(OutboundFrame(bytes: bytes))
-    }
-
-    /// Encodes a message to forward; a message that cannot be re-encoded gets ERROR 402.
-    private func encode(_ message: Message, replyingTo connection: Connection, address: String) -> [UInt8]? {
-        do {
-            return try message.encodedFrame()
-        } catch {
-            reply(connection, .invalidValue, "message cannot be forwarded: \(error)", address: address)
-            return nil
-        }
-    }
-
-    private func reply(_ connection: Connection, _ code: ErrorCode, _ message: String, address: String? = nil) {
-        guard let bytes = try? Message.error(ErrorMessage(code: code.rawValue, message: message, address: address)).encodedFrame() else { return }
-        sendReply(bytes, to: connection)
-    }
-
-    /// Answers a malformed frame. Before HELLO it ends the connection; after it, the
-    /// connection survives unless bad frames keep coming.
-    private func reject(_ connection: Connection, _ id: ConnectionID, code: ErrorCode, _ reason: String) {
-        reply(connection, code, reason)
-        guard connection.session != nil else {
-            close(id, .handshakeFailed(reason))
-            return
-        }
-        let now = clock.monotonicNanoseconds()
-        if now &- connection.badFrameWindowStart >= 1_000_000_000 {
-            connection.badFrameWindowStart = now
-            connection.badFrames = 0
-        }
-        connection.badFrames += 1
-        if connection.badFrames > configuration.maxBadFramesPerSecond {
-            close(id, .tooManyBadFrames)
-        }
-    }
-
-    /// The parsed pattern, or nil after answering ERROR 202 with the reference's text.
-    private func parsePattern(_ text: String, replyingTo connection: Connection) -> AddressPattern? {
-        do {
-            return try AddressPattern(text, maxLength: configuration.maxAddressLength)
-        } catch {
-            reply(connection, .invalidPattern, "invalid address: \(error)", address: text)
-            return nil
-        }
-    }
-
-    private func addressProblem(_ address: String) -> Refusal? {
-        do {
-            try Address.validate(address, maxLength: configuration.maxAddressLength)
-            return nil
-        } catch {
-            return Refusal(code: .invalidAddress, message: "invalid address: \(error)")
-        }
-    }
-
     // MARK: - Connection lifecycle
 
-    private func close(_ id: ConnectionID, _ reason: CloseReason) {
+    func close(_ id: ConnectionID, _ reason: CloseReason) {
         guard let connection = connections.removeValue(forKey: id) else { return }
         release(connection)
         connection.sink.close(reason)
@@ -814,7 +260,7 @@ public final class RouterCore {
 
     /// Everything a session held is released with it: subscriptions, locks, bundles
     /// waiting for their time, replies waiting for the store.
-    private func release(_ connection: Connection) {
+    func release(_ connection: Connection) {
         guard let session = connection.session else { return }
         emit(gestures.sessionEnded(connection.id))
         for subscription in session.subscriptions.values {
@@ -835,12 +281,12 @@ public final class RouterCore {
         sessionsByID[session.id] = nil
     }
 
-    private static func nanoseconds(_ seconds: Double) -> UInt64 {
+    static func nanoseconds(_ seconds: Double) -> UInt64 {
         seconds > 0 ? UInt64(min(seconds, 1e9) * 1e9) : 0
     }
 
     /// µs as seconds for messages: `12.5`.
-    private static func seconds(_ microseconds: UInt64) -> String {
+    static func seconds(_ microseconds: UInt64) -> String {
         (Double(microseconds) / 1e6).plainText
     }
 
@@ -862,7 +308,7 @@ public final class RouterCore {
 }
 
 /// Per-connection state.
-private final class Connection {
+final class Connection {
     let id: ConnectionID
     let sink: any SessionConnection
     let openedAt: UInt64
@@ -882,7 +328,7 @@ private final class Connection {
 }
 
 /// A connection that completed the handshake.
-private final class Session {
+final class Session {
     let id: String
     let name: String
     let features: Features
@@ -900,7 +346,7 @@ private final class Session {
 }
 
 /// A reply that goes out once the store batch `sequence` is written.
-private struct HeldReply {
+struct HeldReply {
     let sequence: UInt64
     let frame: [UInt8]
     /// For a commit's ACK: its address (empty for a bundle) and the batch that must be

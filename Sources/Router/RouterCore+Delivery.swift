@@ -1,0 +1,171 @@
+import CLASP
+
+// Subscriptions, PUBLISH routing (P2P, gestures), ANNOUNCE/QUERY, and how frames reach
+// sessions: fan-out, snapshots, replies. docs/router.md "Subscriptions and delivery".
+
+extension RouterCore {
+    // MARK: - Subscriptions
+
+    func handleSubscribe(_ subscribe: Subscribe, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
+        guard let pattern = parsePattern(subscribe.pattern, replyingTo: connection) else { return }
+        let replacing = session.subscriptions[subscribe.id]
+        if replacing == nil, session.subscriptions.count >= configuration.maxSubscriptionsPerSession {
+            reply(connection, .limitReached, "subscription limit reached (max \(configuration.maxSubscriptionsPerSession))", address: subscribe.pattern)
+            return
+        }
+        if let replacing { subscriptions.remove(replacing) }
+        // Params another param subscription of this session already covers were sent with it
+        // and are kept current by live updates: each param reaches a session once.
+        let covered = session.subscriptions.values
+            .filter { $0.id != subscribe.id && $0.types.admits(.param) }
+            .map(\.pattern)
+        let subscription = Subscription(connection: id, id: subscribe.id, pattern: pattern, types: subscribe.types)
+        session.subscriptions[subscribe.id] = subscription
+        subscriptions.insert(subscription)
+        if subscribe.types.admits(.param) {
+            sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
+        }
+    }
+
+    // MARK: - Publish
+
+    func handlePublish(_ publish: Publish, qos: QoS, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
+        if let problem = addressProblem(publish.address) {
+            reply(connection, problem.code, problem.message, address: publish.address)
+            return
+        }
+        guard let bytes = encode(.publish(publish), replyingTo: connection, address: publish.address) else { return }
+        if let target = P2P.target(of: publish.address) {
+            guard let targetID = sessionsByID[target], let targetConnection = connections[targetID] else {
+                reply(connection, .sessionNotFound, "target session not found: \(target)", address: publish.address)
+                return
+            }
+            targetConnection.sink.send(OutboundFrame(bytes: bytes))
+        } else if publish.signal == .gesture {
+            emit(gestures.receive(publish, bytes: bytes, from: id, at: clock.monotonicNanoseconds()))
+            requestNextWakeUp()
+        } else {
+            deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
+        }
+        acknowledge(Ack(address: publish.address), qos: qos, connection)
+    }
+
+    static func coalescing(_ publish: Publish) -> CoalescingKey? {
+        switch (publish.signal, publish.phase) {
+        case (.stream, _): return .stream(publish.address)
+        case (.gesture, .move): return .gestureMove(publish.address, publish.id ?? 0)
+        default: return nil
+        }
+    }
+
+    /// Fans out what the gesture tracker releases.
+    func emit(_ emissions: [GestureTracker.Emission]) {
+        for emission in emissions {
+            let key: CoalescingKey? = emission.isMove ? .gestureMove(emission.address, emission.id) : nil
+            deliver(OutboundFrame(bytes: emission.bytes, coalescing: key), to: emission.address, signal: .gesture, excluding: emission.excluding)
+        }
+    }
+
+    // MARK: - Signals
+
+    func handleAnnounce(_ announce: Announce, qos: QoS, _ connection: Connection) {
+        for signal in announce.signals {
+            signals[signal.address] = signal
+        }
+        acknowledge(Ack(address: announce.namespace), qos: qos, connection)
+    }
+
+    func handleQuery(_ query: Query, _ connection: Connection) {
+        guard let pattern = parsePattern(query.pattern, replyingTo: connection) else { return }
+        let found = signals.values
+            .filter { pattern.matches($0.address) }
+            .sorted { $0.address < $1.address }
+            .map { SignalDefinition(address: $0.address, signal: $0.signal, datatype: $0.datatype, access: $0.access) }
+        send(.result(QueryResult(signals: found)), to: connection)
+    }
+
+    // MARK: - Delivery
+
+    /// Encodes once; hands the same bytes to every matching session (each once, however
+    /// many of its subscriptions match).
+    func deliver(_ frame: OutboundFrame, to address: String, signal: SignalType, excluding sender: ConnectionID?) {
+        let matches = subscriptions.matches(address)
+        if matches.count == 1 {
+            let only = matches[0]
+            if only.connection != sender, only.types.admits(signal) {
+                connections[only.connection]?.sink.send(frame)
+            }
+            return
+        }
+        var served: Swift.Set<ConnectionID> = []
+        for subscription in matches where subscription.connection != sender && subscription.types.admits(signal) {
+            guard served.insert(subscription.connection).inserted else { continue }
+            connections[subscription.connection]?.sink.send(frame)
+        }
+    }
+
+    func sendSnapshot(_ states: [ParamState], to connection: Connection, evenIfEmpty: Bool) {
+        guard !states.isEmpty || evenIfEmpty else { return }
+        for bytes in SnapshotChunker.frames(for: states, chunkBytes: configuration.snapshotChunkBytes) {
+            connection.sink.send(OutboundFrame(bytes: bytes))
+        }
+    }
+
+    func send(_ message: Message, to connection: Connection) {
+        guard let bytes = try? message.encodedFrame() else { return }
+        connection.sink.send(OutboundFrame(bytes: bytes))
+    }
+
+    /// Encodes a message to forward; a message that cannot be re-encoded gets ERROR 402.
+    func encode(_ message: Message, replyingTo connection: Connection, address: String) -> [UInt8]? {
+        do {
+            return try message.encodedFrame()
+        } catch {
+            reply(connection, .invalidValue, "message cannot be forwarded: \(error)", address: address)
+            return nil
+        }
+    }
+
+    func reply(_ connection: Connection, _ code: ErrorCode, _ message: String, address: String? = nil) {
+        guard let bytes = try? Message.error(ErrorMessage(code: code.rawValue, message: message, address: address)).encodedFrame() else { return }
+        sendReply(bytes, to: connection)
+    }
+
+    /// Answers a malformed frame. Before HELLO it ends the connection; after it, the
+    /// connection survives unless bad frames keep coming.
+    func reject(_ connection: Connection, _ id: ConnectionID, code: ErrorCode, _ reason: String) {
+        reply(connection, code, reason)
+        guard connection.session != nil else {
+            close(id, .handshakeFailed(reason))
+            return
+        }
+        let now = clock.monotonicNanoseconds()
+        if now &- connection.badFrameWindowStart >= 1_000_000_000 {
+            connection.badFrameWindowStart = now
+            connection.badFrames = 0
+        }
+        connection.badFrames += 1
+        if connection.badFrames > configuration.maxBadFramesPerSecond {
+            close(id, .tooManyBadFrames)
+        }
+    }
+
+    /// The parsed pattern, or nil after answering ERROR 202 with the reference's text.
+    func parsePattern(_ text: String, replyingTo connection: Connection) -> AddressPattern? {
+        do {
+            return try AddressPattern(text, maxLength: configuration.maxAddressLength)
+        } catch {
+            reply(connection, .invalidPattern, "invalid address: \(error)", address: text)
+            return nil
+        }
+    }
+
+    func addressProblem(_ address: String) -> Refusal? {
+        do {
+            try Address.validate(address, maxLength: configuration.maxAddressLength)
+            return nil
+        } catch {
+            return Refusal(code: .invalidAddress, message: "invalid address: \(error)")
+        }
+    }
+}

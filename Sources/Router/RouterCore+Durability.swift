@@ -1,0 +1,106 @@
+import CLASP
+
+// QoS replies, commit identities, the store link and the wake-up timer.
+// docs/router.md "QoS and ACK", "Durability".
+
+extension RouterCore {
+    // MARK: - QoS and durability
+
+    /// The identity of a QoS-commit message, when it has one (a frame timestamp).
+    func commitIdentity(_ header: FrameHeader, _ session: Session, address: String) -> CommitLog.Key? {
+        guard header.qos == .commit, let timestamp = header.timestamp else { return nil }
+        return CommitLog.Key(client: session.name, timestamp: timestamp, address: address)
+    }
+
+    func recordCommit(_ identity: CommitLog.Key, revision: UInt64) {
+        guard let storeLink else {
+            commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: 0))
+            return
+        }
+        commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: storeLink.pendingSequence))
+        self.storeLink?.record(
+            CommitRecord(client: identity.client, timestamp: identity.timestamp, address: identity.address, revision: revision),
+            now: clock.monotonicNanoseconds())
+    }
+
+    /// Sends an ACK as the QoS asks: none for fire (unless configured otherwise), at once
+    /// for confirm, and for commit once the store holds the write.
+    func acknowledge(_ ack: Ack, qos: QoS, waitingFor sequence: UInt64? = nil, _ connection: Connection) {
+        guard qos != .fire || !configuration.ackOnlyWhenAsked else { return }
+        guard let bytes = try? Message.ack(ack).encodedFrame() else { return }
+        guard qos == .commit, let storeLink else {
+            sendReply(bytes, to: connection)
+            return
+        }
+        let needed = sequence ?? storeLink.pendingSequence
+        guard needed > storeLink.storedThrough else {
+            sendReply(bytes, to: connection)
+            return
+        }
+        let turn = max(needed, connection.heldReplies.last?.sequence ?? 0)
+        hold(HeldReply(sequence: turn, frame: bytes, commit: (ack.address ?? "", needed)), connection)
+        if needed >= storeLink.pendingSequence { commitWaitingOnPending = true }
+    }
+
+    /// Sends a reply (ACK, ERROR, PONG) — behind any reply of the session still waiting for
+    /// the store, so a session's replies never overtake each other. Snapshots and echoes are
+    /// state, not replies: they go out at once so they stay in order with later updates.
+    func sendReply(_ bytes: [UInt8], to connection: Connection) {
+        guard let last = connection.heldReplies.last else {
+            connection.sink.send(OutboundFrame(bytes: bytes))
+            return
+        }
+        hold(HeldReply(sequence: last.sequence, frame: bytes, commit: nil), connection)
+    }
+
+    func hold(_ reply: HeldReply, _ connection: Connection) {
+        connection.heldReplies.append(reply)
+        heldReplies.insert(connection.id)
+    }
+
+    /// A commit waits on the pending batch: hand it over now rather than at the interval.
+    func flushIfCommitWaiting() {
+        guard commitWaitingOnPending, storeLink?.hasPendingChanges == true else { return }
+        commitWaitingOnPending = false
+        storeLink?.flush(params)
+    }
+
+    func releaseHeldReplies(through sequence: UInt64, failure: String?) {
+        for id in heldReplies {
+            guard let connection = connections[id] else {
+                heldReplies.remove(id)
+                continue
+            }
+            while let first = connection.heldReplies.first, first.sequence <= sequence {
+                connection.heldReplies.removeFirst()
+                if failure != nil, let commit = first.commit, commit.batch > (storeLink?.storedThrough ?? 0) {
+                    let address = commit.address
+                    let error = ErrorMessage(
+                        code: ErrorCode.internalError.rawValue, message: "not stored: \(failure ?? ""); send it again",
+                        address: address.isEmpty ? nil : address)
+                    send(.error(error), to: connection)
+                } else {
+                    connection.sink.send(OutboundFrame(bytes: first.frame))
+                }
+            }
+            if connection.heldReplies.isEmpty { heldReplies.remove(id) }
+        }
+    }
+
+    // MARK: - Timers
+
+    func requestNextWakeUp() {
+        var next = scheduledBundles.nextDeadline
+        if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
+        if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
+        if let expiresAt = expiries.nextDeadline {
+            let nowWall = clock.wallMicroseconds()
+            let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)
+            next = min(next ?? .max, inMono)
+        }
+        guard let next else { return }
+        if let requested = requestedWakeUp, requested <= next { return }
+        requestedWakeUp = next
+        wakeUpHandler?(next)
+    }
+}
