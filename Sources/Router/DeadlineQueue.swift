@@ -18,6 +18,8 @@ struct DeadlineQueue<Element> {
     var isEmpty: Bool { heap.isEmpty }
     /// The earliest deadline, if any.
     var nextDeadline: UInt64? { heap.first?.deadline }
+    /// The earliest item, left in place.
+    var first: Element? { heap.first?.element }
 
     mutating func insert(_ element: Element, deadline: UInt64) {
         heap.append(Entry(deadline: deadline, order: nextOrder, element: element))
