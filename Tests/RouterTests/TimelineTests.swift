@@ -557,6 +557,43 @@ private func expectClose(_ actual: Double, _ expected: Double, _ tolerance: Doub
                 == "start 9223372036854775808 must be below 2^63 µs")
     }
 
+    /// The frame the official Python client (clasp-to 4.2.0) sends for the example in
+    /// docs/timelines.md: `client._send({"type": "PUBLISH", "signal": "timeline", "value": {…},
+    /// "timestamp": …})`, with `"duration": None`.
+    @Test func thePythonClientsRawPublishIsRead() throws {
+        let hex = [
+            "53010134209000102f6c69676874732f312f64696d6d6572010b000300096b65796672616d65730a00040b0003000474",
+            "696d65050000000000000000000576616c75650700000000000000000006656173696e6708000b656173652d696e2d6f",
+            "75740b0004000474696d650500000000001e8480000576616c7565073ff00000000000000006656173696e6708000c63",
+            "756269632d62657a696572000662657a6965720a0004073fd0000000000000073fb999999999999a073fd00000000000",
+            "00073ff00000000000000b0003000474696d650500000000003d0900000576616c7565073fe000000000000000066561",
+            "73696e67080004737465700b0002000474696d650500000000005b8d80000576616c756507000000000000000000046c",
+            "6f6f70010100086475726174696f6e00000644594169e120",
+        ].joined()
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(try #require(UInt8(hex[index ..< next], radix: 16)))
+            index = next
+        }
+        guard case .publish(let publish) = try FrameCodec.decode(bytes).message else {
+            Issue.record("expected a PUBLISH")
+            return
+        }
+        #expect(publish.signal == .timeline)
+        let command = try TimelineDefinition.parse(publish.value, messageTimestamp: publish.timestamp, now: 0)
+        let expected = try TimelineDefinition(
+            keyframes: [
+                Keyframe(time: 0, value: .float(0), easing: .easeInOut),
+                Keyframe(time: 2_000_000, value: .float(1), easing: .cubicBezier(x1: 0.25, y1: 0.1, x2: 0.25, y2: 1)),
+                Keyframe(time: 4_000_000, value: .float(0.5), easing: .step),
+                Keyframe(time: 6_000_000, value: .float(0)),
+            ],
+            loop: true, startTime: 1_764_000_000_500_000)
+        #expect(command == .play(expected))
+    }
+
     @Test func aSingleKeyframeAtZeroIsAScheduledSet() throws {
         var engine = TimelineEngine()
         engine.play(try timeline([(0, .string("go"), .linear)], start: start + 100), at: "/cue")
