@@ -62,19 +62,41 @@ public struct CommitRecord: Sendable, Equatable, Hashable {
     }
 }
 
+/// A timeline playing (or waiting for its start) at an address. Kept until it is stopped,
+/// replaced or ends; restored with `TimelineEngine.restore(_:now:currentValue:)`.
+public struct StoredTimeline: Sendable, Equatable {
+    public var address: String
+    public var definition: TimelineDefinition
+
+    public init(address: String, definition: TimelineDefinition) {
+        self.address = address
+        self.definition = definition
+    }
+}
+
 /// Changes since the previous batch. `upserts` holds each changed param's latest state
-/// (one entry per address); `removals` the addresses that expired.
+/// (one entry per address); `removals` the addresses that expired. Timelines likewise:
+/// `timelineUpserts` the definitions played since (the latest per address),
+/// `timelineRemovals` the addresses whose timeline was stopped or ended. An address is in
+/// at most one of each pair; were it in both, the upsert would win.
 public struct StoreBatch: Sendable, Equatable {
     /// Increases by one per batch, starting at 1.
     public var sequence: UInt64
     public var upserts: [StoredParam]
     public var removals: [String]
     public var commits: [CommitRecord]
+    public var timelineUpserts: [StoredTimeline]
+    public var timelineRemovals: [String]
 
-    public init(sequence: UInt64, upserts: [StoredParam] = [], removals: [String] = [], commits: [CommitRecord] = []) {
+    public init(
+        sequence: UInt64, upserts: [StoredParam] = [], removals: [String] = [], commits: [CommitRecord] = [],
+        timelineUpserts: [StoredTimeline] = [], timelineRemovals: [String] = []
+    ) {
         self.sequence = sequence
         self.upserts = upserts
         self.removals = removals
         self.commits = commits
+        self.timelineUpserts = timelineUpserts
+        self.timelineRemovals = timelineRemovals
     }
 }

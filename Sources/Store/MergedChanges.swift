@@ -8,6 +8,8 @@ struct MergedChanges {
     private(set) var upserts: [String: StoredParam] = [:]
     private(set) var removals: Set<String> = []
     private(set) var commits: [CommitRecord] = []
+    private(set) var timelineUpserts: [String: StoredTimeline] = [:]
+    private(set) var timelineRemovals: Set<String> = []
 
     init(_ batches: [StoreBatch]) {
         for batch in batches {
@@ -24,6 +26,15 @@ struct MergedChanges {
                 upserts[param.address] = param
             }
             commits.append(contentsOf: batch.commits)
+            // Same order for timelines: a definition in a batch is one playing when it was cut.
+            for address in batch.timelineRemovals {
+                timelineUpserts[address] = nil
+                timelineRemovals.insert(address)
+            }
+            for timeline in batch.timelineUpserts {
+                timelineRemovals.remove(timeline.address)
+                timelineUpserts[timeline.address] = timeline
+            }
         }
     }
 

@@ -38,8 +38,8 @@ final class StateDatabase {
             // before COMMIT returns, so an ACK sent after it survives power loss.
             try Self.setJournalModeWAL(database)
             try database.execute("PRAGMA synchronous = FULL")
-            // No schema version yet: a new file, or one rebuilt from a `.dump`.
-            if version < StateSchema.version { try database.execute(StateSchema.create) }
+            // An older schema (0: a new file, or one rebuilt from a `.dump`) is upgraded in place.
+            if version < StateSchema.version { try database.execute(StateSchema.upgrade(from: version)) }
             return try WriteStatements(database)
         }
     }
@@ -58,6 +58,14 @@ final class StateDatabase {
                 throw .corrupt(path: path, reason: "param \(row.address): \(error)")
             }
         }
+        restored.timelines.reserveCapacity(rows.timelines.count)
+        for row in rows.timelines {
+            do {
+                restored.timelines.append(try row.timeline())
+            } catch {
+                throw .corrupt(path: path, reason: "timeline \(row.address): \(error)")
+            }
+        }
         return restored
     }
 
@@ -74,9 +82,18 @@ final class StateDatabase {
                 return .failed(through: changes.through, reason: "value of \(param.address) cannot be stored: \(error)")
             }
         }
+        var timelines: [(address: String, definition: [UInt8])] = []
+        timelines.reserveCapacity(changes.timelineUpserts.count)
+        for timeline in changes.timelineUpserts.values {
+            do {
+                timelines.append((timeline.address, try timeline.definition.encodedValue.encodedBytes()))
+            } catch {
+                return .failed(through: changes.through, reason: "timeline of \(timeline.address) cannot be stored: \(error)")
+            }
+        }
         do {
             try database.execute("BEGIN IMMEDIATE")
-            try apply(changes, upserts: upserts)
+            try apply(changes, upserts: upserts, timelines: timelines)
             try database.execute("COMMIT")
             return .written(through: changes.through)
         } catch {
@@ -86,7 +103,10 @@ final class StateDatabase {
         }
     }
 
-    private func apply(_ changes: MergedChanges, upserts: [(param: StoredParam, value: [UInt8])]) throws(SQLiteError) {
+    private func apply(
+        _ changes: MergedChanges, upserts: [(param: StoredParam, value: [UInt8])],
+        timelines: [(address: String, definition: [UInt8])]
+    ) throws(SQLiteError) {
         for address in changes.removals {
             defer { statements.deleteParam.reset() }
             try statements.deleteParam.bind(address, at: 1)
@@ -116,6 +136,17 @@ final class StateDatabase {
             try statements.pruneCommits.bind(client, at: 1)
             try statements.pruneCommits.bind(Int64(SQLiteStateStore.maxCommitsPerClient), at: 2)
             try statements.pruneCommits.run()
+        }
+        for address in changes.timelineRemovals {
+            defer { statements.deleteTimeline.reset() }
+            try statements.deleteTimeline.bind(address, at: 1)
+            try statements.deleteTimeline.run()
+        }
+        for (address, definition) in timelines {
+            defer { statements.upsertTimeline.reset() }
+            try statements.upsertTimeline.bind(address, at: 1)
+            try statements.upsertTimeline.bind(definition, at: 2)
+            try statements.upsertTimeline.run()
         }
     }
 
@@ -167,7 +198,9 @@ final class StateDatabase {
         }
     }
 
-    private func readAll(now: UInt64) throws(SQLiteError) -> (params: [ParamRow], commits: [CommitRecord], expired: Int) {
+    private func readAll(now: UInt64) throws(SQLiteError) -> (
+        params: [ParamRow], commits: [CommitRecord], expired: Int, timelines: [TimelineRow]
+    ) {
         try database.execute("BEGIN IMMEDIATE")
         defer { if database.isInTransaction { try? database.execute("ROLLBACK") } }
 
@@ -187,8 +220,13 @@ final class StateDatabase {
                 client: selectCommits.text(at: 0), timestamp: UInt64(bitPattern: selectCommits.int64(at: 1)),
                 address: selectCommits.text(at: 2), revision: UInt64(bitPattern: selectCommits.int64(at: 3))))
         }
+        var timelines: [TimelineRow] = []
+        let selectTimelines = try database.prepare(StateSchema.selectTimelines)
+        while try selectTimelines.step() {
+            timelines.append(TimelineRow(address: selectTimelines.text(at: 0), definition: selectTimelines.blob(at: 1)))
+        }
         try database.execute("COMMIT")
-        return (params, commits, expired)
+        return (params, commits, expired, timelines)
     }
 }
 
@@ -198,12 +236,16 @@ private struct WriteStatements {
     let deleteParam: SQLiteStatement
     let insertCommit: SQLiteStatement
     let pruneCommits: SQLiteStatement
+    let upsertTimeline: SQLiteStatement
+    let deleteTimeline: SQLiteStatement
 
     init(_ database: SQLiteDatabase) throws(SQLiteError) {
         upsertParam = try database.prepare(StateSchema.upsertParam)
         deleteParam = try database.prepare(StateSchema.deleteParam)
         insertCommit = try database.prepare(StateSchema.insertCommit)
         pruneCommits = try database.prepare(StateSchema.pruneCommits)
+        upsertTimeline = try database.prepare(StateSchema.upsertTimeline)
+        deleteTimeline = try database.prepare(StateSchema.deleteTimeline)
     }
 }
 
@@ -253,6 +295,44 @@ private enum ParamRowError: Error, CustomStringConvertible {
         switch self {
         case .value(let error): return "stored value does not decode: \(error)"
         case .ttl(let word): return "stored TTL \(word) is not a 32-bit TTL word"
+        }
+    }
+}
+
+/// A `timelines` row as read, before its definition is decoded and checked (which can fail).
+private struct TimelineRow {
+    var address: String
+    var definition: [UInt8]
+
+    func timeline() throws(TimelineRowError) -> StoredTimeline {
+        let value: Value
+        do {
+            value = try Value(decoding: definition)
+        } catch {
+            throw .value(error)
+        }
+        // The stored map always holds its start, so the two fallbacks are never used.
+        let command: TimelineCommand
+        do {
+            command = try TimelineDefinition.parse(value, messageTimestamp: nil, now: 0)
+        } catch {
+            throw .definition(error)
+        }
+        guard case .play(let definition) = command else { throw .stop }
+        return StoredTimeline(address: address, definition: definition)
+    }
+}
+
+private enum TimelineRowError: Error, CustomStringConvertible {
+    case value(CodecError)
+    case definition(TimelineError)
+    case stop
+
+    var description: String {
+        switch self {
+        case .value(let error): return "stored definition does not decode: \(error)"
+        case .definition(let error): return "stored definition is refused: \(error)"
+        case .stop: return "stored definition is a stop, not a timeline"
         }
     }
 }

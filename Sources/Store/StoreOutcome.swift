@@ -31,10 +31,17 @@ public struct RestoredState: Sendable, Equatable {
     public var commits: [CommitRecord]
     /// Params whose expiry time had passed: not returned, and deleted from the file.
     public var expiredParamCount: Int
+    /// Every stored timeline, ordered by address, ended or not: the router's
+    /// `TimelineEngine.restore(_:now:currentValue:)` finishes those whose end has passed.
+    public var timelines: [StoredTimeline]
 
-    public init(params: [StoredParam] = [], commits: [CommitRecord] = [], expiredParamCount: Int = 0) {
+    public init(
+        params: [StoredParam] = [], commits: [CommitRecord] = [], expiredParamCount: Int = 0,
+        timelines: [StoredTimeline] = []
+    ) {
         self.params = params
         self.commits = commits
         self.expiredParamCount = expiredParamCount
+        self.timelines = timelines
     }
 }

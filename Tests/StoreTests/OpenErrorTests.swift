@@ -93,9 +93,9 @@ private func writeLargeStore(_ directory: String) throws -> String {
             try rawConnection(directory).execute("PRAGMA user_version = 7")
 
             let error = try #require(openError(directory))
-            #expect(error == .newerSchema(path: store.path, found: 7, supported: 1))
+            #expect(error == .newerSchema(path: store.path, found: 7, supported: 2))
             #expect(error.description.contains("schema version 7"))
-            #expect(error.description.contains("up to 1"))
+            #expect(error.description.contains("up to 2"))
         }
     }
 

@@ -131,7 +131,7 @@ import Testing
             #expect(restored.params.map(\.address) == ["/kept"])
             let version = try rawConnection(directory).prepare("PRAGMA user_version")
             #expect(try version.step())
-            #expect(version.int64(at: 0) == 1)
+            #expect(version.int64(at: 0) == 2)
         }
     }
 
