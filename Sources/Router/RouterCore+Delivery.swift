@@ -8,12 +8,23 @@ extension RouterCore {
 
     func handleSubscribe(_ subscribe: Subscribe, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
         guard let pattern = parsePattern(subscribe.pattern, replyingTo: connection) else { return }
+        if let options = subscribe.options, let problem = StreamFilter.validate(options) {
+            reply(connection, .invalidValue, "invalid subscription options: \(problem)", address: subscribe.pattern)
+            return
+        }
         let replacing = session.subscriptions[subscribe.id]
         if replacing == nil, session.subscriptions.count >= configuration.maxSubscriptionsPerSession {
             reply(connection, .limitReached, "subscription limit reached (max \(configuration.maxSubscriptionsPerSession))", address: subscribe.pattern)
             return
         }
-        if let replacing { subscriptions.remove(replacing) }
+        if let replacing {
+            subscriptions.remove(replacing)
+            dropStreamFilter(subscribe.id, of: session)
+        }
+        if let options = subscribe.options, let filter = StreamFilter(options) {
+            session.streamFilters[subscribe.id] = filter
+            streamFilterCount += 1
+        }
         // Params another param subscription of this session already covers were sent with it
         // and are kept current by live updates: each param reaches a session once.
         let covered = session.subscriptions.values
@@ -24,6 +35,11 @@ extension RouterCore {
         subscriptions.insert(subscription)
         if subscribe.types.admits(.param) {
             sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
+        }
+        if let history = subscribe.options?.history, history > 0, subscribe.types.admits(.stream) {
+            for bytes in streamHistory.last(Int(history), matching: pattern) {
+                connection.sink.send(OutboundFrame(bytes: bytes, coalescing: nil))
+            }
         }
     }
 
@@ -41,6 +57,9 @@ extension RouterCore {
                 return
             }
             targetConnection.sink.send(OutboundFrame(bytes: bytes))
+        } else if publish.signal == .stream {
+            streamHistory.record(publish, encoded: bytes)
+            deliverStream(publish, OutboundFrame(bytes: bytes, coalescing: .stream(publish.address)), excluding: id)
         } else if publish.signal == .gesture {
             emit(gestures.receive(publish, bytes: bytes, from: id, at: clock.monotonicNanoseconds()))
             requestNextWakeUp()
@@ -102,6 +121,70 @@ extension RouterCore {
             guard served.insert(subscription.connection).inserted else { continue }
             connections[subscription.connection]?.sink.send(frame)
         }
+    }
+
+    /// A stream sample: subscribers with stream options get what their filter lets through;
+    /// the others the shared frame. A session whose matching subscriptions include one
+    /// without options gets the plain frame; otherwise its lowest-id filter decides, so a
+    /// sample is never sent twice to one session.
+    func deliverStream(_ publish: Publish, _ frame: OutboundFrame, excluding sender: ConnectionID) {
+        guard streamFilterCount > 0 else {
+            deliver(frame, to: publish.address, signal: .stream, excluding: sender)
+            return
+        }
+        var choice: [ConnectionID: UInt32?] = [:]  // nil: plain frame
+        for subscription in subscriptions.matches(publish.address)
+        where subscription.connection != sender && subscription.types.admits(.stream) {
+            guard let session = connections[subscription.connection]?.session else { continue }
+            let filtered = session.streamFilters[subscription.id] != nil ? subscription.id : nil
+            switch choice[subscription.connection] {
+            case nil: choice[subscription.connection] = .some(filtered)
+            case .some(nil): break
+            case .some(.some(let chosen)):
+                // `.some(nil)`: assigning a bare nil would remove the entry.
+                choice[subscription.connection] = .some(filtered.map { Swift.min($0, chosen) })
+            }
+        }
+        let now = clock.monotonicNanoseconds()
+        for (connectionID, filterID) in choice {
+            guard let connection = connections[connectionID], let session = connection.session else { continue }
+            guard let filterID else {
+                connection.sink.send(frame)
+                continue
+            }
+            switch session.streamFilters[filterID]?.offer(publish, encoded: frame.bytes, at: now) {
+            case .deliver?, nil: connection.sink.send(frame)
+            case .send(let frames)?: frames.forEach(connection.sink.send)
+            case .hold?, .drop?: break
+            }
+            scheduleStreamTimer(StreamFilterKey(connection: connectionID, subscription: filterID), session)
+        }
+    }
+
+    func scheduleStreamTimer(_ key: StreamFilterKey, _ session: Session) {
+        guard let deadline = session.streamFilters[key.subscription]?.nextDeadline else { return }
+        if let queued = queuedStreamTimer[key], queued <= deadline { return }
+        queuedStreamTimer[key] = deadline
+        streamTimers.insert((key, deadline), deadline: deadline)
+        requestNextWakeUp()
+    }
+
+    /// Sends what stream filters release now (trailing-edge samples, closed windows).
+    func runStreamTimers(at now: UInt64) {
+        while let entry = streamTimers.popDue(at: now) {
+            guard queuedStreamTimer[entry.filter] == entry.deadline else { continue }
+            queuedStreamTimer[entry.filter] = nil
+            guard let connection = connections[entry.filter.connection], let session = connection.session,
+                  session.streamFilters[entry.filter.subscription] != nil
+            else { continue }
+            let frames = session.streamFilters[entry.filter.subscription]?.due(at: now) ?? []
+            frames.forEach(connection.sink.send)
+            scheduleStreamTimer(entry.filter, session)
+        }
+    }
+
+    func dropStreamFilter(_ id: UInt32, of session: Session) {
+        if session.streamFilters.removeValue(forKey: id) != nil { streamFilterCount -= 1 }
     }
 
     func sendSnapshot(_ states: [ParamState], to connection: Connection, evenIfEmpty: Bool) {

@@ -93,6 +93,7 @@ extension RouterCore {
         var next = scheduledBundles.nextDeadline
         if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
         if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
+        if let deadline = streamTimers.nextDeadline { next = min(next ?? .max, deadline) }
         if let expiresAt = expiries.nextDeadline {
             let nowWall = clock.wallMicroseconds()
             let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)

@@ -25,6 +25,13 @@ public final class RouterCore {
     var scheduledCommits: Swift.Set<CommitLog.Key> = []
     var commitLog = CommitLog()
     var gestures: GestureTracker
+    /// Recent stream samples per address, for subscriptions with `history`.
+    var streamHistory = StreamHistory()
+    /// Stream filters waiting for a wake-up, by monotonic ns; one entry per filter.
+    var streamTimers = DeadlineQueue<(filter: StreamFilterKey, deadline: UInt64)>()
+    var queuedStreamTimer: [StreamFilterKey: UInt64] = [:]
+    /// Subscriptions that have a `StreamFilter` (when 0, stream fan-out takes the plain path).
+    var streamFilterCount = 0
     var storeLink: StoreLink?
     /// Connections holding replies that wait for the store.
     var heldReplies: Swift.Set<ConnectionID> = []
@@ -139,6 +146,7 @@ public final class RouterCore {
             runScheduled(due)
         }
         emit(gestures.due(at: now))
+        runStreamTimers(at: now)
         expireParams()
         if let deadline = storeLink?.deadline, deadline <= clock.monotonicNanoseconds() {
             storeLink?.flush(params)
@@ -220,6 +228,7 @@ public final class RouterCore {
         case .unsubscribe(let unsubscribe):
             if let old = session.subscriptions.removeValue(forKey: unsubscribe.id) {
                 subscriptions.remove(old)
+                dropStreamFilter(unsubscribe.id, of: session)
             }
         case .publish(let publish):
             handlePublish(publish, qos: qos, session, connection, id)
@@ -263,6 +272,7 @@ public final class RouterCore {
     func release(_ connection: Connection) {
         guard let session = connection.session else { return }
         emit(gestures.sessionEnded(connection.id))
+        streamFilterCount -= session.streamFilters.count
         for subscription in session.subscriptions.values {
             subscriptions.remove(subscription)
         }
@@ -337,12 +347,20 @@ final class Session {
     var locks: Swift.Set<ExactText> = []
     /// Its bundles waiting for their time.
     var scheduledBundles = 0
+    /// Stream options of its subscriptions that have any, by subscription id.
+    var streamFilters: [UInt32: StreamFilter] = [:]
 
     init(id: String, name: String, features: Features) {
         self.id = id
         self.name = name
         self.features = features
     }
+}
+
+/// One subscription's stream filter.
+struct StreamFilterKey: Hashable {
+    let connection: ConnectionID
+    let subscription: UInt32
 }
 
 /// A reply that goes out once the store batch `sequence` is written.
