@@ -42,12 +42,12 @@ enum GatewayServer {
         }
         let expired = restored.expiredParamCount > 0 ? " (\(restored.expiredParamCount) expired while stopped)" : ""
         logger.info(
-            "state: restored \(restored.params.count) params and \(restored.commits.count) commit identities from \(store.path)\(expired)")
+            "state: restored \(restored.params.count) params, \(restored.timelines.count) timelines and \(restored.commits.count) commit identities from \(store.path)\(expired)")
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         let host = RouterHost(
             configuration: settings.router, eventLoop: group.next(), logger: logger,
-            store: store, restoring: restored.params, commits: restored.commits)
+            store: store, restoring: restored.params, commits: restored.commits, timelines: restored.timelines)
         reports.connect(host)
 
         let server: WebSocketServer

@@ -88,7 +88,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "limits", "protocol", "storage", "gestures"]
+    static let tables = ["server", "websocket", "limits", "protocol", "storage", "gestures", "timelines"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -134,6 +134,18 @@ enum ConfigSchema {
         // [gestures]
         .seconds("gestures", "move_interval", allowZero: true, max: 1, expects: "a number of seconds from 0 to 1 (0 = forward every move)") { $0.router.gestureMoveInterval = $1 },
         .seconds("gestures", "timeout", allowZero: false, max: 3_600, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.gestureTimeout = $1 },
+        // [timelines]
+        ConfigKey(table: "timelines", key: "tick_rate", expects: "a number of Hz from 1 to 1000") { settings, value in
+            let rate: Double
+            switch value {
+            case .integer(let number): rate = Double(number)
+            case .float(let number): rate = number
+            default: return false
+            }
+            guard rate.isFinite, rate >= 1, rate <= 1_000 else { return false }
+            settings.router.timelineTickRate = rate
+            return true
+        },
         // [storage]
         .seconds("storage", "flush_interval", allowZero: false, max: 10, expects: "a number of seconds greater than 0 and at most 10") { $0.router.storeFlushInterval = $1 },
         // [protocol]

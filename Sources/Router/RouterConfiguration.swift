@@ -40,6 +40,8 @@ public struct RouterConfiguration: Sendable, Equatable {
     public var gestureMoveInterval: Double = 0.016
     /// A gesture that sees no message for this many seconds is cancelled.
     public var gestureTimeout: Double = 30
+    /// How often playing timelines write their params, Hz.
+    public var timelineTickRate: Double = 100
 
     public init() {}
 }

@@ -36,6 +36,9 @@ extension RouterCore {
         if subscribe.types.admits(.param) {
             sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
         }
+        if subscribe.types.admits(.timeline) {
+            sendTimelines(matching: pattern, to: connection)
+        }
         if let history = subscribe.options?.history, history > 0, subscribe.types.admits(.stream) {
             for bytes in streamHistory.last(Int(history), matching: pattern) {
                 connection.sink.send(OutboundFrame(bytes: bytes, coalescing: nil))
@@ -60,6 +63,9 @@ extension RouterCore {
         } else if publish.signal == .stream {
             streamHistory.record(publish, encoded: bytes)
             deliverStream(publish, OutboundFrame(bytes: bytes, coalescing: .stream(publish.address)), excluding: id)
+        } else if publish.signal == .timeline {
+            handleTimeline(publish, qos: qos, session, connection, id)
+            return
         } else if publish.signal == .gesture {
             emit(gestures.receive(publish, bytes: bytes, from: id, at: clock.monotonicNanoseconds()))
             requestNextWakeUp()

@@ -62,7 +62,7 @@ extension RouterCore {
     func flushIfCommitWaiting() {
         guard commitWaitingOnPending, storeLink?.hasPendingChanges == true else { return }
         commitWaitingOnPending = false
-        storeLink?.flush(params)
+        storeLink?.flush(params, timelines)
     }
 
     func releaseHeldReplies(through sequence: UInt64, failure: String?) {
@@ -94,6 +94,7 @@ extension RouterCore {
         if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
         if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
         if let deadline = streamTimers.nextDeadline { next = min(next ?? .max, deadline) }
+        if let deadline = timelineDeadline { next = min(next ?? .max, deadline) }
         if let expiresAt = expiries.nextDeadline {
             let nowWall = clock.wallMicroseconds()
             let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)

@@ -25,6 +25,9 @@ public final class RouterCore {
     var scheduledCommits: Swift.Set<CommitLog.Key> = []
     var commitLog = CommitLog()
     var gestures: GestureTracker
+    var timelines = TimelineEngine()
+    /// Session id of each playing timeline's publisher: the writer of its SETs.
+    var timelineWriters: [ExactText: String] = [:]
     /// Recent stream samples per address, for subscriptions with `history`.
     var streamHistory = StreamHistory()
     /// Stream filters waiting for a wake-up, by monotonic ns; one entry per filter.
@@ -54,7 +57,8 @@ public final class RouterCore {
         random: any RandomNumberGenerator = SystemRandomNumberGenerator(),
         store: (any StateStore)? = nil,
         restoring restored: [StoredParam] = [],
-        commits: [CommitRecord] = []
+        commits: [CommitRecord] = [],
+        timelines storedTimelines: [StoredTimeline] = []
     ) {
         self.configuration = configuration
         self.clock = clock
@@ -70,6 +74,8 @@ public final class RouterCore {
             params.restore(param)
             if let expiresAt = param.expiresAt { scheduleExpiry(ExactText(param.address), at: expiresAt) }
         }
+        let finished = timelines.restore(storedTimelines, now: now) { [params] address in params[address]?.value }
+        apply(finished)
         for commit in commits {
             commitLog.insert(
                 CommitLog.Key(client: commit.client, timestamp: commit.timestamp, address: commit.address),
@@ -147,9 +153,10 @@ public final class RouterCore {
         }
         emit(gestures.due(at: now))
         runStreamTimers(at: now)
+        runTimelines()
         expireParams()
         if let deadline = storeLink?.deadline, deadline <= clock.monotonicNanoseconds() {
-            storeLink?.flush(params)
+            storeLink?.flush(params, timelines)
         }
         requestNextWakeUp()
     }
@@ -171,7 +178,7 @@ public final class RouterCore {
 
     /// Hands everything changed so far to the store (at shutdown, before closing it).
     public func flushStore() {
-        storeLink?.flush(params)
+        storeLink?.flush(params, timelines)
     }
 
     /// Closes every connection with `CloseReason.shutdown`.

@@ -12,7 +12,18 @@ struct StoreLink {
     private var dirty: Swift.Set<ExactText> = []
     private var removed: Swift.Set<ExactText> = []
     private var commits: [CommitRecord] = []
-    private var inFlight: [(sequence: UInt64, dirty: Swift.Set<ExactText>, removed: Swift.Set<ExactText>, commits: [CommitRecord])] = []
+    private var timelinesDirty: Swift.Set<ExactText> = []
+    private var timelinesRemoved: Swift.Set<ExactText> = []
+    private var inFlight: [InFlight] = []
+
+    private struct InFlight {
+        let sequence: UInt64
+        let dirty: Swift.Set<ExactText>
+        let removed: Swift.Set<ExactText>
+        let commits: [CommitRecord]
+        let timelinesDirty: Swift.Set<ExactText>
+        let timelinesRemoved: Swift.Set<ExactText>
+    }
     private var nextSequence: UInt64 = 1
     /// Every batch up to this one is on disk.
     private(set) var storedThrough: UInt64 = 0
@@ -28,7 +39,9 @@ struct StoreLink {
     /// be on disk waits for this sequence.
     var pendingSequence: UInt64 { nextSequence }
 
-    var hasPendingChanges: Bool { !dirty.isEmpty || !removed.isEmpty || !commits.isEmpty }
+    var hasPendingChanges: Bool {
+        !dirty.isEmpty || !removed.isEmpty || !commits.isEmpty || !timelinesDirty.isEmpty || !timelinesRemoved.isEmpty
+    }
 
     mutating func changed(_ key: ExactText, now: UInt64) {
         dirty.insert(key)
@@ -42,25 +55,46 @@ struct StoreLink {
         if deadline == nil { deadline = now &+ interval }
     }
 
+    mutating func timelineChanged(_ key: ExactText, now: UInt64) {
+        timelinesDirty.insert(key)
+        timelinesRemoved.remove(key)
+        if deadline == nil { deadline = now &+ interval }
+    }
+
+    mutating func timelineRemoved(_ key: ExactText, now: UInt64) {
+        timelinesDirty.remove(key)
+        timelinesRemoved.insert(key)
+        if deadline == nil { deadline = now &+ interval }
+    }
+
     mutating func record(_ commit: CommitRecord, now: UInt64) {
         commits.append(commit)
         if deadline == nil { deadline = now &+ interval }
     }
 
     /// Hands the pending changes to the store as one batch (nothing when there are none).
-    mutating func flush(_ params: ParamTable) {
+    mutating func flush(_ params: ParamTable, _ timelines: TimelineEngine) {
         deadline = nil
         guard hasPendingChanges else { return }
         let batch = StoreBatch(
             sequence: nextSequence,
             upserts: dirty.compactMap { key in params[key]?.stored(at: String(key.text)) },
             removals: removed.map { String($0.text) },
-            commits: commits)
-        inFlight.append((nextSequence, dirty, removed, commits))
+            commits: commits,
+            timelineUpserts: timelinesDirty.compactMap { key in
+                let address = String(key.text)
+                return timelines.definition(at: address).map { StoredTimeline(address: address, definition: $0) }
+            },
+            timelineRemovals: timelinesRemoved.map { String($0.text) })
+        inFlight.append(InFlight(
+            sequence: nextSequence, dirty: dirty, removed: removed, commits: commits,
+            timelinesDirty: timelinesDirty, timelinesRemoved: timelinesRemoved))
         nextSequence &+= 1
         dirty = []
         removed = []
         commits = []
+        timelinesDirty = []
+        timelinesRemoved = []
         store.write(batch)
     }
 
@@ -78,6 +112,8 @@ struct StoreLink {
             for key in batch.dirty where !removed.contains(key) { dirty.insert(key) }
             for key in batch.removed where !dirty.contains(key) { removed.insert(key) }
             commits.insert(contentsOf: batch.commits, at: 0)
+            for key in batch.timelinesDirty where !timelinesRemoved.contains(key) { timelinesDirty.insert(key) }
+            for key in batch.timelinesRemoved where !timelinesDirty.contains(key) { timelinesRemoved.insert(key) }
         }
         if hasPendingChanges, deadline == nil { deadline = now &+ interval }
     }

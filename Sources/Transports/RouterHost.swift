@@ -37,9 +37,12 @@ public final class RouterHost: Sendable {
         logger: Logger,
         store: (any StateStore)? = nil,
         restoring: [StoredParam] = [],
-        commits: [CommitRecord] = []
+        commits: [CommitRecord] = [],
+        timelines: [StoredTimeline] = []
     ) {
-        let router = RouterCore(configuration: configuration, clock: clock, store: store, restoring: restoring, commits: commits)
+        let router = RouterCore(
+            configuration: configuration, clock: clock, store: store, restoring: restoring, commits: commits,
+            timelines: timelines)
         let core = NIOLoopBoundBox.makeBoxSendingValue(router, as: RouterCore.self, eventLoop: eventLoop)
         let isShutDown = NIOLoopBoundBox.makeBoxSendingValue(false, eventLoop: eventLoop)
         let wakeUp = NIOLoopBoundBox.makeBoxSendingValue(

@@ -67,13 +67,16 @@ final class Harness {
         store: RecordingStore? = nil,
         restoring: [StoredParam] = [],
         commits: [CommitRecord] = [],
+        timelines: [StoredTimeline] = [],
         _ configure: (inout RouterConfiguration) -> Void = { _ in }
     ) {
         var configuration = RouterConfiguration()
         configuration.name = "test-router"
         configure(&configuration)
         self.clock = clock
-        router = RouterCore(configuration: configuration, clock: clock, store: store, restoring: restoring, commits: commits)
+        router = RouterCore(
+            configuration: configuration, clock: clock, store: store, restoring: restoring, commits: commits,
+            timelines: timelines)
         router.wakeUpHandler = { [unowned self] in self.wakeUps.append($0) }
     }
 
