@@ -124,3 +124,37 @@ def test_a_corrupt_state_database_stops_the_start_and_is_left_untouched(tmp_path
     assert "mv " in result.stderr and "docs/durability.md" in result.stderr, result.stderr
     assert database.read_bytes() == garbage
     assert "listening on" not in result.stderr
+
+
+def test_a_playing_timeline_survives_a_restart(own_gateway):
+    first = own_gateway()
+
+    async def publish():
+        client = await connect(first.url, name="tl-writer")
+        try:
+            await client._send({
+                "type": "PUBLISH", "address": "/keep/tl", "signal": "timeline",
+                "value": {"keyframes": [{"time": 0, "value": 0.0}, {"time": 1_000_000, "value": 1.0}], "loop": True},
+            })
+            await barrier(client)
+        finally:
+            await close_all(client)
+
+    asyncio.run(publish())
+    code, _ = first.stop(signal.SIGTERM)
+    assert code == 0, first.log()[-3000:]
+    second = own_gateway()
+    assert "1 timelines" in second.log()
+
+    async def watch():
+        client = await connect(second.url, name="tl-watcher")
+        try:
+            values = []
+            client.subscribe("/keep/tl", lambda value, address: values.append(value) if isinstance(value, float) else None)
+            await asyncio.sleep(0.5)
+            return values
+        finally:
+            await close_all(client)
+
+    values = asyncio.run(watch())
+    assert len(set(values)) >= 10, f"the looping timeline should keep moving after the restart: {values[:10]}"
