@@ -70,9 +70,12 @@ func samplePump(lab: Lab, progress: PumpProgress, live: [Inbox<UpdateTally>], co
     return samples
 }
 
-/// One iteration: connect everyone, pump for `duration`, let the live subscribers catch up,
-/// then read what the stalled one was left with; verify every subscriber's outcome; report.
-func backPressure(_ benchmark: Benchmark, kind: PumpKind, addresses: Int = 4, duration: Duration = .seconds(2), liveCount: Int = 5) async throws {
+/// One iteration: connect everyone, pump for `duration` (flat out, or `perSecond`), let the
+/// live subscribers catch up, then read what the stalled one was left with; verify every
+/// subscriber's outcome; report.
+func backPressure(
+    _ benchmark: Benchmark, kind: PumpKind, perSecond: Int? = nil, addresses: Int = 4, duration: Duration = .seconds(2), liveCount: Int = 5
+) async throws {
     let lab = try Lab.running()
     let pattern = "/bench/bp/**"
     var live: [Inbox<UpdateTally>] = []
@@ -102,7 +105,9 @@ func backPressure(_ benchmark: Benchmark, kind: PumpKind, addresses: Int = 4, du
     let progress = PumpProgress()
     let sampler = Task { [live] in await samplePump(lab: lab, progress: progress, live: live, connections: connections) }
 
-    let pump = try await publisher.pump(limit: 20_000_000, duration: duration, progress: progress) { kind.message($0, addresses: addresses) }
+    let pump = try await publisher.pump(
+        limit: 20_000_000, duration: duration, perSecond: perSecond, batch: perSecond == nil ? 64 : 16, progress: progress
+    ) { kind.message($0, addresses: addresses) }
     let sent = pump.sent
     let finalValue = Int64(sent - 1)
     // The live subscribers catch up (the pump's PONG came after everything was applied, so

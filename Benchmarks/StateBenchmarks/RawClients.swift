@@ -1,5 +1,6 @@
 import CLASP
 import Dispatch
+import Glibc
 import Synchronization
 
 /// How far a publisher has got, for a sampler on another thread.
@@ -51,17 +52,20 @@ final class RawPublisher: Sendable {
     }
 
     /// Sends `message(0)`, `message(1)`, … `batch` frames per write until `limit` messages
-    /// are sent or `duration` has passed. Then a PING: its PONG means the router has applied
-    /// every message, so their echoes are all queued for the subscribers.
+    /// are sent or `duration` has passed — flat out, or at most `perSecond` on average. Then
+    /// a PING: its PONG means the router has applied every message, so their echoes are all
+    /// queued for the subscribers.
     func pump(
-        limit: Int, duration: Duration, batch: Int = 64, progress: PumpProgress? = nil,
+        limit: Int, duration: Duration, perSecond: Int? = nil, batch: Int = 64, progress: PumpProgress? = nil,
         message: @escaping @Sendable (Int) -> Message
     ) async throws -> PumpResult {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result {
                     try self.socket.withLock { socket in
-                        try Self.pump(socket, who: self.name, limit: limit, duration: duration, batch: batch, progress: progress, message: message)
+                        try Self.pump(
+                            socket, who: self.name, limit: limit, duration: duration, perSecond: perSecond, batch: batch,
+                            progress: progress, message: message)
                     }
                 })
             }
@@ -69,8 +73,8 @@ final class RawPublisher: Sendable {
     }
 
     private static func pump(
-        _ socket: RawWebSocket, who: String, limit: Int, duration: Duration, batch: Int, progress: PumpProgress?,
-        message: (Int) -> Message
+        _ socket: RawWebSocket, who: String, limit: Int, duration: Duration, perSecond: Int?, batch: Int,
+        progress: PumpProgress?, message: (Int) -> Message
     ) throws -> PumpResult {
         let started = wallMicroseconds()
         let end = started + UInt64(duration.components.seconds) * 1_000_000
@@ -87,6 +91,12 @@ final class RawPublisher: Sendable {
             try socket.sendFrames(frames)
             sent += frames.count
             progress?.record(sent)
+            if let perSecond {
+                // Paced: wait until the time the next batch is due.
+                let due = started + UInt64(sent) * 1_000_000 / UInt64(perSecond)
+                let now = wallMicroseconds()
+                if due > now { usleep(UInt32(min(due - now, 1_000_000))) }
+            }
         }
         let ended = wallMicroseconds()
         try socket.send(.ping)

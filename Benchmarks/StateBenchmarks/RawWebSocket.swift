@@ -1,14 +1,17 @@
 import CLASP
 import Glibc
 
-/// A minimal blocking WebSocket client over a plain socket, for the two clients
-/// `CLASPClient` cannot play:
+/// A minimal blocking WebSocket client over a plain socket, for what `CLASPClient` cannot do:
 /// - a subscriber that stops reading with a tiny receive buffer. `CLASPClient` cannot set
 ///   SO_RCVBUF, and with the kernel's loopback buffers (tcp_rmem up to 32 MB here) a stalled
 ///   reader would hide the router's own outbound queue for a long time;
 /// - a publisher that sends as fast as the router takes frames: many frames per write,
-///   without `CLASPClient.send`'s wait for each write (≈ 70–150 µs per call here).
+///   without `CLASPClient.send`'s wait for each write (≈ 70–150 µs per call here);
+/// - a subscriber read by a thread of its own, to see what the router delivers rather than
+///   what an async sequence and a decoding task can take.
 ///
+/// Used by one thread at a time (not Sendable; `RawClients.swift` wraps it). Every read is
+/// bounded by `SO_RCVTIMEO`, every write by `SO_SNDTIMEO`.
 final class RawWebSocket {
     /// A WebSocket message from the server (it never fragments or masks).
     enum Incoming {
