@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Codec and clock-sync benchmarks. A separate package so the root `swift build` never builds them.
+// Codec, clock-sync and state benchmarks. A separate package so the root `swift build` never builds them.
 // Run: swift package --allow-writing-to-package-directory benchmark
 // A path dependency's identity is its directory name, which depends on the checkout
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
@@ -48,6 +48,24 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "ClockSyncBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // The state issue's stress scenarios against an in-process gateway (router, WebSocket
+        // server and SQLite store, wired as in `GatewayServer`): late joiners, scheduled
+        // bundles, back-pressure, 10,000 addresses (docs/benchmarks.md, "State").
+        .executableTarget(
+            name: "StateBenchmarks",
+            dependencies: [
+                .product(name: "CLASP", package: rootPackageIdentity),
+                .product(name: "Router", package: rootPackageIdentity),
+                .product(name: "Transports", package: rootPackageIdentity),
+                .product(name: "Store", package: rootPackageIdentity),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "StateBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
