@@ -33,6 +33,9 @@ extension RouterCore {
         }
         let nowWall = clock.wallMicroseconds()
         guard let time = bundle.timestamp, time > nowWall else {
+            // Bundles already due go first, so none is overtaken by a later arrival.
+            runDueBundles(at: nowWall, limit: .max)
+            guard connections[id] != nil else { return }
             runBundle(bundle, qos: header.qos, identity: identity, session, connection, id)
             return
         }
@@ -48,10 +51,22 @@ extension RouterCore {
         }
         session.scheduledBundles += 1
         if let identity { scheduledCommits.insert(identity) }
-        scheduledBundles.insert(
-            ScheduledBundle(connection: id, bundle: bundle, qos: header.qos, identity: identity),
-            deadline: clock.monotonicNanoseconds() &+ ahead &* 1_000)
+        // Ordered by the time as sent (server µs), then by arrival: bundles due at one
+        // instant run in the order they came.
+        scheduledBundles.insert(ScheduledBundle(connection: id, bundle: bundle, qos: header.qos, identity: identity), deadline: time)
         requestNextWakeUp()
+    }
+
+    /// Runs the scheduled bundles due at `now` (server µs), at most `limit` of them; returns
+    /// whether more are due.
+    @discardableResult
+    func runDueBundles(at now: UInt64, limit: Int) -> Bool {
+        var ran = 0
+        while ran < limit, let due = scheduledBundles.popDue(at: now) {
+            runScheduled(due)
+            ran += 1
+        }
+        return (scheduledBundles.nextDeadline ?? .max) <= now
     }
 
     func runScheduled(_ scheduled: ScheduledBundle) {

@@ -90,16 +90,17 @@ extension RouterCore {
     // MARK: - Timers
 
     func requestNextWakeUp() {
-        var next = scheduledBundles.nextDeadline
+        var next: UInt64?
+        let nowWall = clock.wallMicroseconds()
+        let nowMono = clock.monotonicNanoseconds()
+        /// Server time (µs) as a monotonic deadline (ns).
+        func monotonic(_ wall: UInt64) -> UInt64 { nowMono &+ (wall > nowWall ? (wall - nowWall) &* 1_000 : 0) }
+        if let due = scheduledBundles.nextDeadline { next = monotonic(due) }
         if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
         if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
         if let deadline = streamTimers.nextDeadline { next = min(next ?? .max, deadline) }
         if let deadline = timelineDeadline { next = min(next ?? .max, deadline) }
-        if let expiresAt = expiries.nextDeadline {
-            let nowWall = clock.wallMicroseconds()
-            let inMono = clock.monotonicNanoseconds() &+ (expiresAt > nowWall ? (expiresAt - nowWall) &* 1_000 : 0)
-            next = min(next ?? .max, inMono)
-        }
+        if let expiresAt = expiries.nextDeadline { next = min(next ?? .max, monotonic(expiresAt)) }
         guard let next else { return }
         if let requested = requestedWakeUp, requested <= next { return }
         requestedWakeUp = next

@@ -143,13 +143,19 @@ public final class RouterCore {
         }
     }
 
+    /// Most scheduled bundles run in one call of `runTimers()`.
+    static let bundlesPerTurn = 32
+
     /// Runs what is due: scheduled bundles, TTL expiries, the store flush. Call when the
     /// time given to `wakeUpHandler` comes (early or late calls are harmless).
     public func runTimers() {
         requestedWakeUp = nil
         let now = clock.monotonicNanoseconds()
-        while let due = scheduledBundles.popDue(at: now) {
-            runScheduled(due)
+        // A few at a time: the transports flush between turns, so the first bundles of a
+        // cascade go out while the rest still run.
+        if runDueBundles(at: clock.wallMicroseconds(), limit: Self.bundlesPerTurn) {
+            requestedWakeUp = now
+            wakeUpHandler?(now)
         }
         emit(gestures.due(at: now))
         runStreamTimers(at: now)

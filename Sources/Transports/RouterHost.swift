@@ -76,6 +76,16 @@ public final class RouterHost: Sendable {
         if let armed = wakeUp.value {
             if armed.deadline <= deadline { return }
             armed.task.cancel()
+            wakeUp.value = nil
+        }
+        if deadline <= NIODeadline.now().uptimeNanoseconds {
+            // Due now (the core has more to do): queue it behind the tasks already queued —
+            // among them the transports' flushes of what the core just sent.
+            loop.execute {
+                guard !isShutDown.value else { return }
+                core.value.runTimers()
+            }
+            return
         }
         let task = loop.scheduleTask(deadline: .uptimeNanoseconds(deadline)) {
             wakeUp.value = nil

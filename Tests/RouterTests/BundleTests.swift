@@ -54,6 +54,17 @@ import Testing
         #expect(seen == (0..<1_000).map(Int64.init))
     }
 
+    @Test func aLateArrivalDoesNotOvertakeBundlesAlreadyDue() {
+        let h = Harness()
+        let sender = h.session()
+        h.subscribe(sender, "/**")
+        let due = h.clock.wallMicroseconds() + 1_000
+        h.send(.bundle(BundleMessage(timestamp: due, messages: [set("/order", 1)])), from: sender)
+        h.clock.advance(seconds: 0.002)  // due, but the timer has not fired yet
+        h.send(.bundle(BundleMessage(timestamp: due, messages: [set("/order", 2)])), from: sender)
+        #expect(values(sender.take()) == ["/order=int(1)", "/order=int(2)"])
+    }
+
     @Test func theHorizonAndThePerSessionCapAnswerErrors() {
         let h = Harness {
             $0.maxBundleHorizon = 60

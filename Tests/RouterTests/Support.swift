@@ -80,10 +80,17 @@ final class Harness {
         router.wakeUpHandler = { [unowned self] in self.wakeUps.append($0) }
     }
 
-    /// Moves the clock and runs what came due, as the host's timer would.
+    /// Moves the clock and runs what came due, as the host's timer would — again while the
+    /// router asks to be woken at once (it has more due work).
     func advance(seconds: Double) {
         clock.advance(seconds: seconds)
-        router.runTimers()
+        var rounds = 0
+        repeat {
+            let asked = wakeUps.count
+            router.runTimers()
+            rounds += 1
+            guard wakeUps.count > asked, let last = wakeUps.last, last <= clock.monotonicNanoseconds() else { break }
+        } while rounds < 10_000
     }
 
     /// Connects a peer without saying HELLO.
