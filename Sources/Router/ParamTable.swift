@@ -43,6 +43,9 @@ struct Param {
 /// Param state held in memory; `StateStore` keeps a copy on disk.
 struct ParamTable {
     private var params: [ExactText: Param] = [:]
+    /// Changes whenever a value, revision or the set of params changes (not on unlock), so
+    /// encoded snapshots can be reused until then.
+    private(set) var version: UInt64 = 0
 
     var count: Int { params.count }
 
@@ -50,11 +53,15 @@ struct ParamTable {
 
     subscript(key: ExactText) -> Param? {
         get { params[key] }
-        set { params[key] = newValue }
+        set {
+            params[key] = newValue
+            version &+= 1
+        }
     }
 
     mutating func remove(_ key: ExactText) -> Param? {
-        params.removeValue(forKey: key)
+        version &+= 1
+        return params.removeValue(forKey: key)
     }
 
     mutating func unlock(_ key: ExactText) {
@@ -63,6 +70,7 @@ struct ParamTable {
 
     /// Puts a param back as it was stored (at start-up).
     mutating func restore(_ stored: StoredParam) {
+        version &+= 1
         params[ExactText(stored.address)] = Param(
             value: stored.value, revision: stored.revision, writer: stored.writer, timestamp: stored.timestamp,
             ttl: stored.ttl, expiresAt: stored.expiresAt, lockHolder: nil)

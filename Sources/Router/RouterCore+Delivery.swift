@@ -34,7 +34,11 @@ extension RouterCore {
         session.subscriptions[subscribe.id] = subscription
         subscriptions.insert(subscription)
         if subscribe.types.admits(.param) {
-            sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
+            if covered.isEmpty {
+                sendSnapshot(matching: pattern, to: connection, evenIfEmpty: false)
+            } else {
+                sendSnapshot(params.states(matching: pattern, excluding: covered), to: connection, evenIfEmpty: false)
+            }
         }
         if subscribe.types.admits(.timeline) {
             sendTimelines(matching: pattern, to: connection)
@@ -191,6 +195,16 @@ extension RouterCore {
 
     func dropStreamFilter(_ id: UInt32, of session: Session) {
         if session.streamFilters.removeValue(forKey: id) != nil { streamFilterCount -= 1 }
+    }
+
+    /// The params matching `pattern` (all when nil), from the snapshot cache. An empty state
+    /// sends one empty SNAPSHOT only when `evenIfEmpty`.
+    func sendSnapshot(matching pattern: AddressPattern?, to connection: Connection, evenIfEmpty: Bool = true) {
+        let snapshot = snapshotCache.frames(for: pattern, in: params, chunkBytes: configuration.snapshotChunkBytes)
+        guard evenIfEmpty || !snapshot.isEmpty else { return }
+        for bytes in snapshot.frames {
+            connection.sink.send(OutboundFrame(bytes: bytes))
+        }
     }
 
     func sendSnapshot(_ states: [ParamState], to connection: Connection, evenIfEmpty: Bool) {

@@ -25,6 +25,7 @@ public final class RouterCore {
     var scheduledCommits: Swift.Set<CommitLog.Key> = []
     var commitLog = CommitLog()
     var gestures: GestureTracker
+    var snapshotCache = SnapshotCache()
     var timelines = TimelineEngine()
     /// Session id of each playing timeline's publisher: the writer of its SETs.
     var timelineWriters: [ExactText: String] = [:]
@@ -222,7 +223,7 @@ public final class RouterCore {
             session: session.id,
             name: configuration.name
         )), to: connection)
-        sendSnapshot(params.states(matching: nil), to: connection, evenIfEmpty: true)
+        sendSnapshot(matching: nil, to: connection)
     }
 
     // MARK: - Dispatch

@@ -54,3 +54,23 @@ enum SnapshotChunker {
         return payload.count - snapshotOverhead
     }
 }
+
+/// Encoded SNAPSHOT frames of recent requests, reused while the params have not changed: a
+/// storm of late joiners subscribing to the same pattern costs one encoding, not one each.
+struct SnapshotCache {
+    private var entries: [String: (version: UInt64, frames: [[UInt8]], isEmpty: Bool)] = [:]
+    /// Patterns kept at most; beyond it the cache starts over.
+    private let capacity = 16
+
+    /// The frames for `pattern` (nil: every param) at the table's current version, and
+    /// whether no param matched (the frames are then one empty SNAPSHOT).
+    mutating func frames(for pattern: AddressPattern?, in params: ParamTable, chunkBytes: Int) -> (frames: [[UInt8]], isEmpty: Bool) {
+        let key = pattern?.description ?? ""
+        if let entry = entries[key], entry.version == params.version { return (entry.frames, entry.isEmpty) }
+        let states = params.states(matching: pattern)
+        let frames = SnapshotChunker.frames(for: states, chunkBytes: chunkBytes)
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[key] = (params.version, frames, states.isEmpty)
+        return (frames, states.isEmpty)
+    }
+}

@@ -202,4 +202,21 @@ import Testing
         let fromOther = other.take().compactMap { if case .snapshot(let s) = $0 { s.params.map(\.address) } else { nil } }
         #expect(fromOther == [["/a/1", "/a/2"]])
     }
+
+    @Test func lateJoinersShareOneEncodingUntilAParamChanges() {
+        let h = Harness()
+        let writer = h.session("writer")
+        for index in 0..<100 { h.set("/p/\(index)", .int(Int64(index)), from: writer) }
+        let first = h.session("first")
+        let second = h.session("second")
+        h.subscribe(first, "/p/**")
+        h.subscribe(second, "/p/**")
+        #expect(first.frames.map(\.bytes) == second.frames.map(\.bytes))
+        #expect(!first.frames.isEmpty)
+        h.set("/p/0", .int(-1), from: writer)
+        let third = h.session("third")
+        h.subscribe(third, "/p/**")
+        let values = third.take().compactMap { if case .snapshot(let s) = $0 { s.params.first { $0.address == "/p/0" }?.value } else { nil } }
+        #expect(values == [.int(-1)])
+    }
 }
