@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Codec, clock-sync and state benchmarks. A separate package so the root `swift build` never builds them.
+// Codec, clock-sync, state and signal benchmarks. A separate package so the root `swift build` never builds them.
 // Run: swift package --allow-writing-to-package-directory benchmark
 // A path dependency's identity is its directory name, which depends on the checkout
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
@@ -66,6 +66,19 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "StateBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // Gestures, timelines and streams on a `RouterCore` in memory with a manual clock
+        // (docs/benchmarks.md, "Signals").
+        .executableTarget(
+            name: "SignalBenchmarks",
+            dependencies: [
+                .product(name: "CLASP", package: rootPackageIdentity),
+                .product(name: "Router", package: rootPackageIdentity),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "SignalBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
