@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Text compared and hashed byte for byte (UTF-8).
 ///
 /// Swift's `String ==` treats canonically equivalent text (NFC and NFD spellings) as equal;
@@ -10,7 +16,19 @@ struct ExactText: Hashable {
     init(_ text: Substring) { self.text = text }
 
     static func == (lhs: ExactText, rhs: ExactText) -> Bool {
-        lhs.text.utf8.elementsEqual(rhs.text.utf8)
+        let left = lhs.text.utf8
+        let right = rhs.text.utf8
+        guard left.count == right.count else { return false }
+        // Native strings are contiguous: compare the bytes in one go (the generic
+        // element-by-element path was ≈ 40 % of a routed timeline tick).
+        let equal: Bool?? = left.withContiguousStorageIfAvailable { a in
+            right.withContiguousStorageIfAvailable { b in
+                guard let first = a.baseAddress, let second = b.baseAddress else { return a.isEmpty && b.isEmpty }
+                return memcmp(first, second, a.count) == 0
+            }
+        }
+        if let equal = equal ?? nil { return equal }
+        return left.elementsEqual(right)
     }
 
     func hash(into hasher: inout Hasher) {

@@ -51,8 +51,18 @@ struct GestureTracker {
     var count: Int { gestures.count }
     var nextDeadline: UInt64? { deadlines.nextDeadline }
 
+    /// Drops queue entries at the head that no longer belong to a live gesture's current
+    /// deadline (replaced by an earlier one, or the gesture ended), so `nextDeadline` never
+    /// wakes the host for nothing.
+    private mutating func pruneStale() {
+        while let head = deadlines.first, gestures[head.key]?.queuedDeadline != head.deadline {
+            _ = deadlines.popDue(at: .max)
+        }
+    }
+
     /// A gesture PUBLISH from `owner`; returns what to deliver now.
     mutating func receive(_ publish: Publish, bytes: [UInt8], from owner: ConnectionID, at now: UInt64) -> [Emission] {
+        defer { pruneStale() }
         let key = Key(address: ExactText(publish.address), id: publish.id ?? 0)
         let emit = { (frame: [UInt8], isMove: Bool) in
             Emission(address: publish.address, bytes: frame, isMove: isMove, excluding: owner, id: key.id)
@@ -94,6 +104,7 @@ struct GestureTracker {
 
     /// Pending moves whose interval ended, and cancels for gestures that timed out.
     mutating func due(at now: UInt64) -> [Emission] {
+        defer { pruneStale() }
         var out: [Emission] = []
         while let entry = deadlines.popDue(at: now) {
             guard var gesture = gestures[entry.key], gesture.queuedDeadline == entry.deadline else { continue }
@@ -117,6 +128,7 @@ struct GestureTracker {
 
     /// Cancels every gesture of a session that ended.
     mutating func sessionEnded(_ owner: ConnectionID) -> [Emission] {
+        defer { pruneStale() }
         guard let keys = byOwner[owner] else { return [] }
         return keys.sorted { ($0.address.text, $0.id) < ($1.address.text, $1.id) }
             .flatMap { cancel($0, address: String($0.address.text)) }

@@ -57,6 +57,20 @@ import Testing
         #expect(h.router.liveGestureCount == 0)
     }
 
+    @Test func anEndedGestureLeavesNoTimerBehind() {
+        let (h, sender, watcher) = pair()
+        h.send(gesture(.start), from: sender)
+        for x in 1...50 {
+            h.send(gesture(.move, Double(x)), from: sender)
+            h.advance(seconds: 0.004)  // 240 Hz: most moves are held, then sent
+        }
+        h.send(gesture(.end), from: sender)
+        _ = seen(watcher)
+        let asked = h.wakeUps.count
+        for _ in 0..<40 { h.advance(seconds: 1) }
+        #expect(h.wakeUps.count == asked, "woken for nothing after the gesture ended")
+    }
+
     @Test func tenFingersStayIndependent() {
         let (h, sender, watcher) = pair()
         for finger in UInt32(0)..<10 {
