@@ -142,26 +142,26 @@ extension RouterCore {
             deliver(frame, to: publish.address, signal: .stream, excluding: sender)
             return
         }
-        var choice: [ConnectionID: UInt32?] = [:]  // nil: plain frame
+        // Sessions served the plain frame, and for the others the filter that decides.
+        var plain: Swift.Set<ConnectionID> = []
+        var filtered: [ConnectionID: UInt32] = [:]
         for subscription in subscriptions.matches(publish.address)
         where subscription.connection != sender && subscription.types.admits(.stream) {
-            guard let session = connections[subscription.connection]?.session else { continue }
-            let filtered = session.streamFilters[subscription.id] != nil ? subscription.id : nil
-            switch choice[subscription.connection] {
-            case nil: choice[subscription.connection] = .some(filtered)
-            case .some(nil): break
-            case .some(.some(let chosen)):
-                // `.some(nil)`: assigning a bare nil would remove the entry.
-                choice[subscription.connection] = .some(filtered.map { Swift.min($0, chosen) })
+            guard !plain.contains(subscription.connection),
+                  let connection = connections[subscription.connection], let session = connection.session
+            else { continue }
+            if session.streamFilters[subscription.id] == nil {
+                plain.insert(subscription.connection)
+                filtered[subscription.connection] = nil
+                connection.sink.send(frame)
+            } else {
+                filtered[subscription.connection] = Swift.min(filtered[subscription.connection] ?? .max, subscription.id)
             }
         }
+        guard !filtered.isEmpty else { return }
         let now = clock.monotonicNanoseconds()
-        for (connectionID, filterID) in choice {
+        for (connectionID, filterID) in filtered {
             guard let connection = connections[connectionID], let session = connection.session else { continue }
-            guard let filterID else {
-                connection.sink.send(frame)
-                continue
-            }
             switch session.streamFilters[filterID]?.offer(publish, encoded: frame.bytes, at: now) {
             case .deliver?, nil: connection.sink.send(frame)
             case .send(let frames)?: frames.forEach(connection.sink.send)
