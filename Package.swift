@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Router", targets: ["Router"]),
         .library(name: "Transports", targets: ["Transports"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Discovery", targets: ["Discovery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -42,10 +43,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "Discovery",
+            dependencies: [
+                "CLASP", "Router",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "CLASP", "Router", "Transports", "Store",
+                "CLASP", "Router", "Transports", "Store", "Discovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -41,6 +41,11 @@ struct GatewayCommand: AsyncParsableCommand {
     var port: Int?
 
     @Option(
+        name: .customLong("discovery-port"),
+        help: ArgumentHelp("UDP discovery responder port; 0 disables it. (default: 7331)", valueName: "port"))
+    var discoveryPort: Int?
+
+    @Option(
         name: .customLong("data-dir"),
         help: ArgumentHelp("Data directory, created if missing; must be writable. (default: ./data)", valueName: "path"))
     var dataDir: String?
@@ -61,6 +66,9 @@ struct GatewayCommand: AsyncParsableCommand {
     func validate() throws {
         if let port, !(0...65_535).contains(port) {
             throw ValidationError("--port must be an integer from 0 to 65535, got \(port)")
+        }
+        if let discoveryPort, !(0...65_535).contains(discoveryPort) {
+            throw ValidationError("--discovery-port must be an integer from 0 to 65535 (0 disables), got \(discoveryPort)")
         }
         if let bind, !Validate.bindHost(bind) {
             throw ValidationError("--bind must be an IPv4 or IPv6 address or a host name, got \"\(bind)\"")
@@ -86,6 +94,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func applyFlags(to settings: inout GatewaySettings) {
         if let bind { settings.bind = bind }
         if let port { settings.port = port }
+        if let discoveryPort { settings.discoveryPort = discoveryPort }
         if let dataDir { settings.dataDirectory = dataDir }
         if let logLevel { settings.logLevel = logLevel.level }
         if let name { settings.router.name = name }

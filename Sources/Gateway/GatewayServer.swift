@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
+import Discovery
 import Router
 import Store
 import Synchronization
@@ -67,6 +68,22 @@ enum GatewayServer {
             "listening on ws://\(endpoint(settings.bind, server.localPort))",
             metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
 
+        var discovery: DiscoveryResponder?
+        if settings.discoveryPort != 0 {
+            var configuration = DiscoveryResponder.Configuration()
+            configuration.host = settings.bind
+            configuration.port = settings.discoveryPort
+            configuration.name = settings.router.name
+            configuration.features = settings.router.features
+            do {
+                discovery = try await DiscoveryResponder.start(configuration: configuration, group: group, logger: logger)
+                logger.notice("discovery responder on udp://\(endpoint(settings.bind, settings.discoveryPort))")
+            } catch {
+                // Routing works without it; say so loudly rather than refuse to start.
+                logger.error("no discovery responder on udp port \(settings.discoveryPort): \(describe(error, port: settings.discoveryPort))")
+            }
+        }
+
         var signals = watcher.signals.makeAsyncIterator()
         let first = await signals.next() ?? SIGTERM
         logger.info("\(SignalWatcher.name(first)) received, shutting down")
@@ -85,6 +102,7 @@ enum GatewayServer {
         DispatchQueue.global().asyncAfter(deadline: .now() + shutdownDeadline, execute: deadline)
 
         // Stop accepting and close every connection, then stop the router and the threads.
+        try? await discovery?.shutdown()
         do {
             try await server.shutdown()
         } catch {

@@ -15,6 +15,8 @@ struct GatewaySettings: Sendable, Equatable {
     var bind: String = "0.0.0.0"
     /// WebSocket port; 0 lets the system pick a free one.
     var port: Int = 7330
+    /// UDP discovery responder port (wire-format §4.18); 0 disables it.
+    var discoveryPort: Int = 7331
     /// Where the gateway keeps its state (created if missing, must be writable).
     var dataDirectory: String = "./data"
     var logLevel: Logger.Level = .info
@@ -88,7 +90,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "limits", "protocol", "storage", "gestures", "timelines"]
+    static let tables = ["server", "websocket", "limits", "protocol", "storage", "gestures", "timelines", "discovery"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -134,6 +136,8 @@ enum ConfigSchema {
         // [gestures]
         .seconds("gestures", "move_interval", allowZero: true, max: 1, expects: "a number of seconds from 0 to 1 (0 = forward every move)") { $0.router.gestureMoveInterval = $1 },
         .seconds("gestures", "timeout", allowZero: false, max: 3_600, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.gestureTimeout = $1 },
+        // [discovery]
+        .integer("discovery", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no discovery responder)") { $0.discoveryPort = $1 },
         // [timelines]
         ConfigKey(table: "timelines", key: "tick_rate", expects: "a number of Hz from 1 to 1000") { settings, value in
             let rate: Double

@@ -315,7 +315,7 @@ public final class RouterCore {
     }
 
     /// A random UUID v4, lowercase 8-4-4-4-12, as the reference's session ids.
-    static func uuid(using random: inout any RandomNumberGenerator) -> String {
+    public static func uuid(using random: inout any RandomNumberGenerator) -> String {
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80

@@ -1,0 +1,66 @@
+"""The UDP discovery responder (wire-format §4.18) answers the reference seeker's exact HELLO
+datagram with a unicast WELCOME, over loopback; anything else gets no reply."""
+
+import json
+import re
+import socket
+import time
+from pathlib import Path
+
+from clasp_wire import decode_frame
+
+VECTORS = Path(__file__).resolve().parent.parent / "Vectors" / "clasp-frames.json"
+# The reference seeker's datagram: vector `discovery_broadcast_hello`.
+SEEKER_HELLO = bytes.fromhex(next(v["hex"] for v in json.loads(VECTORS.read_text()) if v["name"] == "discovery_broadcast_hello"))
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def ask(port, datagram, timeout=2.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as seeker:
+        seeker.settimeout(timeout)
+        seeker.sendto(datagram, ("127.0.0.1", port))
+        try:
+            data, sender = seeker.recvfrom(65_535)
+        except socket.timeout:
+            return None, None
+        return data, sender
+
+
+def test_the_reference_seekers_hello_gets_a_unicast_welcome(own_gateway):
+    port = free_udp_port()
+    gateway = own_gateway("--discovery-port", str(port), "--name", "stage-left")
+    assert f"discovery responder on udp://127.0.0.1:{port}" in gateway.log()
+    before = time.time_ns() // 1_000
+    data, sender = ask(port, SEEKER_HELLO)
+    assert data is not None, "no WELCOME within 2 s"
+    assert sender == ("127.0.0.1", port)
+    welcome = decode_frame(data)
+    assert welcome["type"] == "WELCOME"
+    assert welcome["name"] == "stage-left"
+    assert welcome["version"] == 1
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", welcome["session"])
+    assert before - 1_000_000 <= welcome["time"] <= time.time_ns() // 1_000 + 1_000_000
+    # A fresh id each time: the responder creates no session and reuses nothing.
+    again, _ = ask(port, SEEKER_HELLO)
+    assert decode_frame(again)["session"] != welcome["session"]
+
+
+def test_anything_but_a_hello_gets_no_reply(own_gateway):
+    port = free_udp_port()
+    own_gateway("--discovery-port", str(port))
+    ping = bytes([0x53, 0x01, 0x00, 0x01, 0x41])
+    for datagram in (b"", b"hello", ping, SEEKER_HELLO[:10], b"\x53" * 3000):
+        data, _ = ask(port, datagram, timeout=0.3)
+        assert data is None, f"replied to {datagram[:16]!r}"
+    data, _ = ask(port, SEEKER_HELLO)
+    assert data is not None, "the responder still answers after garbage"
+
+
+def test_port_0_disables_the_responder(own_gateway):
+    gateway = own_gateway("--discovery-port", "0")
+    assert "discovery responder" not in gateway.log()
