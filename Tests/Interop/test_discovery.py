@@ -64,3 +64,57 @@ def test_anything_but_a_hello_gets_no_reply(own_gateway):
 def test_port_0_disables_the_responder(own_gateway):
     gateway = own_gateway("--discovery-port", "0")
     assert "discovery responder" not in gateway.log()
+
+
+SEEKER = r"""
+import socket, sys
+hello = bytes.fromhex(sys.argv[1])
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.settimeout(3)
+    s.sendto(hello, (sys.argv[2], int(sys.argv[3])))
+    data, sender = s.recvfrom(65535)
+    print(data.hex(), sender[0])
+"""
+
+
+def test_a_broadcast_hello_is_answered_inside_a_network_namespace(tmp_path):
+    """Broadcast only inside a namespace this test creates and removes (design §4)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import GATEWAY_BIN, LISTENING
+
+    namespace = f"clasp-discovery-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    gateway = None
+    try:
+        subprocess.run(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up"], check=True)
+        log = open(tmp_path / "gateway.log", "wb")
+        gateway = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, GATEWAY_BIN, "--bind", "0.0.0.0", "--port", "0",
+             "--discovery-port", "7331", "--data-dir", str(tmp_path / "data"), "--name", "in-namespace"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+        deadline = time.monotonic() + 15
+        while "discovery responder on udp://" not in (tmp_path / "gateway.log").read_text(errors="replace"):
+            assert gateway.poll() is None, (tmp_path / "gateway.log").read_text(errors="replace")
+            assert time.monotonic() < deadline, "the gateway did not start in the namespace"
+            time.sleep(0.05)
+        assert LISTENING.search((tmp_path / "gateway.log").read_text(errors="replace"))
+        seeker = subprocess.run(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", SEEKER, SEEKER_HELLO.hex(), "127.255.255.255", "7331"],
+            capture_output=True, text=True, timeout=10)
+        assert seeker.returncode == 0, seeker.stderr
+        reply_hex, sender = seeker.stdout.split()
+        welcome = decode_frame(bytes.fromhex(reply_hex))
+        assert welcome["type"] == "WELCOME" and welcome["name"] == "in-namespace"
+        assert sender.startswith("127.")
+    finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.terminate()
+            try:
+                gateway.wait(10)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
