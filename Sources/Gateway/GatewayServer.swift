@@ -14,7 +14,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Wiring and lifecycle: router host, WebSocket listener, signals, orderly shutdown.
+/// Wiring and lifecycle: router host, WebSocket and TCP listeners, signals, orderly shutdown.
 enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
@@ -67,6 +67,25 @@ enum GatewayServer {
             "listening on ws://\(endpoint(settings.bind, server.localPort))",
             metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
 
+        var tcpServer: TCPServer?
+        if settings.tcp.enabled {
+            do {
+                tcpServer = try await TCPServer.start(
+                    configuration: tcpConfiguration(settings), host: host, group: group, logger: logger)
+            } catch {
+                logger.critical(
+                    "cannot listen on \(endpoint(settings.bind, settings.tcp.port)): \(describe(error, port: settings.tcp.port))")
+                try? await server.shutdown()
+                await host.shutdown()
+                store.close()
+                try? await group.shutdownGracefully()
+                throw ExitCode(GatewayExit.startFailure)
+            }
+        }
+        if let tcpServer {
+            logger.notice("listening on tcp://\(endpoint(settings.bind, tcpServer.localPort))")
+        }
+
         var signals = watcher.signals.makeAsyncIterator()
         let first = await signals.next() ?? SIGTERM
         logger.info("\(SignalWatcher.name(first)) received, shutting down")
@@ -90,6 +109,11 @@ enum GatewayServer {
         } catch {
             logger.warning("WebSocket server shutdown: \(error)")
         }
+        do {
+            try await tcpServer?.shutdown()
+        } catch {
+            logger.warning("TCP server shutdown: \(error)")
+        }
         // The host hands its last changes to the store; closing the store writes them.
         await host.shutdown()
         store.close()
@@ -111,6 +135,18 @@ enum GatewayServer {
         configuration.maxConnections = settings.router.maxSessions + 1_024
         if let value = settings.websocket.handshakeTimeout { configuration.handshakeTimeout = value }
         if let value = settings.websocket.maxFrameBytes { configuration.maxFrameBytes = value }
+        if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
+        if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
+        return configuration
+    }
+
+    static func tcpConfiguration(_ settings: GatewaySettings) -> TCPServer.Configuration {
+        var configuration = TCPServer.Configuration()
+        configuration.host = settings.bind
+        configuration.port = settings.tcp.port
+        configuration.maxConnections = settings.router.maxSessions + 1_024
+        if let value = settings.tcp.readTimeout { configuration.readTimeout = value }
+        // One slow-consumer policy for both transports.
         if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
         if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
         return configuration

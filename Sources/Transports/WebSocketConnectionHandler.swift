@@ -11,7 +11,7 @@ import Router
 /// binary WebSocket frame without flushing and flushes once per event-loop turn; while the
 /// channel is not writable, frames wait in the session's `OutboundQueue`; when it overflows,
 /// the peer gets ERROR 503 and the connection is closed.
-final class WebSocketConnectionHandler: ChannelInboundHandler {
+final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 

@@ -226,8 +226,12 @@ struct TestFailure: Error, CustomStringConvertible {
         let loaded = try GatewaySettings().applying(configFile: path)
         var expected = GatewaySettings()
         expected.websocket = loaded.websocket
-        // The example writes out every default; [websocket] defaults belong to the transport.
+        expected.tcp.readTimeout = loaded.tcp.readTimeout
+        // The example writes out every default; [websocket] and [tcp] defaults belong to the
+        // transports.
         #expect(loaded == expected)
+        #expect(loaded.tcp.port == TCPServer.Configuration().port)
+        #expect(loaded.tcp.readTimeout == TCPServer.Configuration().readTimeout)
         let transport = WebSocketServer.Configuration()
         #expect(loaded.websocket.handshakeTimeout == transport.handshakeTimeout)
         #expect(loaded.websocket.maxFrameBytes == transport.maxFrameBytes)
