@@ -24,6 +24,7 @@ enum GatewayServer {
         let watcher = SignalWatcher()
 
         let connections = websocketConfiguration(settings).maxConnections
+            + (settings.tcp.enabled ? tcpConfiguration(settings).maxConnections : 0)
         if let files = FileDescriptorLimit.raise(), files < UInt64(connections) + 64 {
             logger.warning(
                 "the open-file limit (\(files)) is below what \(connections) connections need; raise it (ulimit -n, LimitNOFILE=)")
