@@ -64,10 +64,8 @@ enum GatewayServer {
             throw ExitCode(GatewayExit.startFailure)
         }
 
-        logger.notice(
-            "listening on ws://\(endpoint(settings.bind, server.localPort))",
-            metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
-
+        // Both listeners are bound before either "listening" line, so a supervisor never sees
+        // one for a gateway that then fails to start.
         var tcpServer: TCPServer?
         if settings.tcp.enabled {
             do {
@@ -83,6 +81,9 @@ enum GatewayServer {
                 throw ExitCode(GatewayExit.startFailure)
             }
         }
+        logger.notice(
+            "listening on ws://\(endpoint(settings.bind, server.localPort))",
+            metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
         if let tcpServer {
             logger.notice("listening on tcp://\(endpoint(settings.bind, tcpServer.localPort))")
         }

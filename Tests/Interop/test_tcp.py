@@ -8,9 +8,10 @@ both transports share one router. The TCP port is OS-picked (`--tcp-port 0`, rea
 
 import asyncio
 import struct
+import subprocess
 
 from clasp_wire import decode_frame, frame, hello_payload, ping_payload, set_payload, subscribe_payload
-from conftest import async_test, wait_until
+from conftest import GATEWAY_BIN, async_test, wait_until
 from test_python_client import barrier, close_all, collector, connect, values_for
 
 
@@ -184,3 +185,15 @@ def test_no_tcp_listens_only_on_websocket(own_gateway):
     gateway = own_gateway("--no-tcp")
     assert gateway.tcp_port is None
     assert "listening on tcp://" not in gateway.log()
+
+
+def test_a_tcp_port_in_use_is_a_clear_start_failure(own_gateway, tmp_path):
+    first = own_gateway()
+    result = subprocess.run(
+        [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", str(first.tcp_port),
+         "--data-dir", str(tmp_path / "d2")],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
+    )
+    assert result.returncode == 1, result
+    assert str(first.tcp_port) in result.stderr and "in use" in result.stderr.lower(), result.stderr
+    assert "listening on" not in result.stderr
