@@ -23,7 +23,7 @@ enum GatewayExit {
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clasp-gateway",
-        abstract: "CLASP router and gateway (WebSocket, wire-compatible with the CLASP reference).",
+        abstract: "CLASP router and gateway (WebSocket and TCP, wire-compatible with the CLASP reference).",
         discussion: """
             Settings come from, in order of precedence: these flags, the config file (--config), \
             then the embedded defaults. See README.md for every config key.
@@ -44,6 +44,14 @@ struct GatewayCommand: AsyncParsableCommand {
         name: .customLong("discovery-port"),
         help: ArgumentHelp("UDP discovery responder port; 0 disables it. (default: 7331)", valueName: "port"))
     var discoveryPort: Int?
+
+    @Option(
+        name: .customLong("tcp-port"),
+        help: ArgumentHelp("TCP port (length-prefixed frames); 0 picks a free port. (default: 7332)", valueName: "port"))
+    var tcpPort: Int?
+
+    @Flag(name: .customLong("no-tcp"), help: "Do not listen on TCP.")
+    var noTCP = false
 
     @Option(
         name: .customLong("data-dir"),
@@ -70,6 +78,12 @@ struct GatewayCommand: AsyncParsableCommand {
         if let discoveryPort, !(0...65_535).contains(discoveryPort) {
             throw ValidationError("--discovery-port must be an integer from 0 to 65535 (0 disables), got \(discoveryPort)")
         }
+        if let tcpPort, !(0...65_535).contains(tcpPort) {
+            throw ValidationError("--tcp-port must be an integer from 0 to 65535, got \(tcpPort)")
+        }
+        if noTCP, tcpPort != nil {
+            throw ValidationError("--tcp-port and --no-tcp contradict each other")
+        }
         if let bind, !Validate.bindHost(bind) {
             throw ValidationError("--bind must be an IPv4 or IPv6 address or a host name, got \"\(bind)\"")
         }
@@ -95,6 +109,11 @@ struct GatewayCommand: AsyncParsableCommand {
         if let bind { settings.bind = bind }
         if let port { settings.port = port }
         if let discoveryPort { settings.discoveryPort = discoveryPort }
+        if let tcpPort {
+            settings.tcp.port = tcpPort
+            settings.tcp.enabled = true
+        }
+        if noTCP { settings.tcp.enabled = false }
         if let dataDir { settings.dataDirectory = dataDir }
         if let logLevel { settings.logLevel = logLevel.level }
         if let name { settings.router.name = name }

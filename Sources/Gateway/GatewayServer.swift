@@ -15,7 +15,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Wiring and lifecycle: router host, WebSocket listener, signals, orderly shutdown.
+/// Wiring and lifecycle: router host, WebSocket and TCP listeners, signals, orderly shutdown.
 enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
@@ -25,6 +25,7 @@ enum GatewayServer {
         let watcher = SignalWatcher()
 
         let connections = websocketConfiguration(settings).maxConnections
+            + (settings.tcp.enabled ? tcpConfiguration(settings).maxConnections : 0)
         if let files = FileDescriptorLimit.raise(), files < UInt64(connections) + 64 {
             logger.warning(
                 "the open-file limit (\(files)) is below what \(connections) connections need; raise it (ulimit -n, LimitNOFILE=)")
@@ -64,9 +65,29 @@ enum GatewayServer {
             throw ExitCode(GatewayExit.startFailure)
         }
 
+        // Both listeners are bound before either "listening" line, so a supervisor never sees
+        // one for a gateway that then fails to start.
+        var tcpServer: TCPServer?
+        if settings.tcp.enabled {
+            do {
+                tcpServer = try await TCPServer.start(
+                    configuration: tcpConfiguration(settings), host: host, group: group, logger: logger)
+            } catch {
+                logger.critical(
+                    "cannot listen on \(endpoint(settings.bind, settings.tcp.port)): \(describe(error, port: settings.tcp.port))")
+                try? await server.shutdown()
+                await host.shutdown()
+                store.close()
+                try? await group.shutdownGracefully()
+                throw ExitCode(GatewayExit.startFailure)
+            }
+        }
         logger.notice(
             "listening on ws://\(endpoint(settings.bind, server.localPort))",
             metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
+        if let tcpServer {
+            logger.notice("listening on tcp://\(endpoint(settings.bind, tcpServer.localPort))")
+        }
 
         var discovery: DiscoveryResponder?
         if settings.discoveryPort != 0 {
@@ -108,6 +129,11 @@ enum GatewayServer {
         } catch {
             logger.warning("WebSocket server shutdown: \(error)")
         }
+        do {
+            try await tcpServer?.shutdown()
+        } catch {
+            logger.warning("TCP server shutdown: \(error)")
+        }
         // The host hands its last changes to the store; closing the store writes them.
         await host.shutdown()
         store.close()
@@ -129,6 +155,18 @@ enum GatewayServer {
         configuration.maxConnections = settings.router.maxSessions + 1_024
         if let value = settings.websocket.handshakeTimeout { configuration.handshakeTimeout = value }
         if let value = settings.websocket.maxFrameBytes { configuration.maxFrameBytes = value }
+        if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
+        if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
+        return configuration
+    }
+
+    static func tcpConfiguration(_ settings: GatewaySettings) -> TCPServer.Configuration {
+        var configuration = TCPServer.Configuration()
+        configuration.host = settings.bind
+        configuration.port = settings.tcp.port
+        configuration.maxConnections = settings.router.maxSessions + 1_024
+        if let value = settings.tcp.readTimeout { configuration.readTimeout = value }
+        // One slow-consumer policy for both transports.
         if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
         if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
         return configuration

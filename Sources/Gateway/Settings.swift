@@ -24,6 +24,17 @@ struct GatewaySettings: Sendable, Equatable {
     var router = RouterConfiguration()
     /// WebSocket listener settings; `nil` keeps the transport's own default.
     var websocket = WebSocketSettings()
+    /// TCP listener settings (length-prefixed frames, wire-format §1.5); binds to `bind` too.
+    var tcp = TCPSettings()
+}
+
+/// The TCP listener. A field left `nil` keeps the transport's default.
+struct TCPSettings: Sendable, Equatable {
+    /// False: no TCP listener at all.
+    var enabled = true
+    /// 0 lets the system pick a free one (as for the WebSocket port).
+    var port: Int = 7332
+    var readTimeout: Double?
 }
 
 /// Overrides for the WebSocket listener. A field left `nil` keeps the transport's default.
@@ -90,7 +101,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "limits", "protocol", "storage", "gestures", "timelines", "discovery"]
+    static let tables = ["server", "websocket", "tcp", "limits", "protocol", "storage", "gestures", "timelines", "discovery"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -122,6 +133,14 @@ enum ConfigSchema {
         .integer("websocket", "max_frame_bytes", in: 1_024...16_777_216, expects: "an integer from 1024 to 16777216") { $0.websocket.maxFrameBytes = $1 },
         .integer("websocket", "outbound_queue_frames", in: .positive, expects: "a positive integer") { $0.websocket.outboundQueueFrames = $1 },
         .integer("websocket", "outbound_queue_bytes", in: .positive, expects: "a positive integer") { $0.websocket.outboundQueueBytes = $1 },
+        // [tcp]
+        ConfigKey(table: "tcp", key: "enabled", expects: "true or false") { settings, value in
+            guard case .boolean(let enabled) = value else { return false }
+            settings.tcp.enabled = enabled
+            return true
+        },
+        .integer("tcp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)") { $0.tcp.port = $1 },
+        .seconds("tcp", "read_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.tcp.readTimeout = $1 },
         // [limits]
         .integer("limits", "max_sessions", in: .positive, expects: "a positive integer") { $0.router.maxSessions = $1 },
         .seconds("limits", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.handshakeTimeout = $1 },

@@ -11,7 +11,7 @@ import Router
 /// binary WebSocket frame without flushing and flushes once per event-loop turn; while the
 /// channel is not writable, frames wait in the session's `OutboundQueue`; when it overflows,
 /// the peer gets ERROR 503 and the connection is closed.
-final class WebSocketConnectionHandler: ChannelInboundHandler {
+final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -80,7 +80,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
             cache = sharedCache.value
             let box = NIOLoopBoundBox(session, eventLoop: host.eventLoop)
             self.session = box
-            if let refusal = Self.connect(session, host: host) {
+            if let refusal = session.connect(host: host) {
                 refusedByRouter(refusal)
             }
         } else {
@@ -88,19 +88,11 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
             self.session = box
             let host = self.host
             host.execute { _ in
-                if let refusal = Self.connect(box.value, host: host) {
+                if let refusal = box.value.connect(host: host) {
                     handler.eventLoop.execute { handler.value.refusedByRouter(refusal) }
                 }
             }
         }
-    }
-
-    /// Registers `session` with the core (on the router's loop); the reason when refused.
-    private static func connect(_ session: WebSocketSession, host: RouterHost) -> CloseReason? {
-        guard !host.isShutDownOnLoop else { return .shutdown }
-        guard let id = host.coreOnLoop.connect(session) else { return .routerFull }
-        session.id = id
-        return nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -394,16 +386,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         guard !routerDone, let box = session else { return }
         routerDone = true
         if host.eventLoop.inEventLoop {
-            Self.disconnect(box.value, from: host.coreOnLoop)
+            box.value.disconnect(from: host.coreOnLoop)
         } else {
-            host.execute { core in Self.disconnect(box.value, from: core) }
+            host.execute { core in box.value.disconnect(from: core) }
         }
-    }
-
-    private static func disconnect(_ session: WebSocketSession, from core: RouterCore) {
-        guard !session.closedByRouter, let id = session.id else { return }
-        session.id = nil
-        core.disconnected(id)
     }
 
     static func closeCode(for reason: CloseReason) -> WebSocketErrorCode {

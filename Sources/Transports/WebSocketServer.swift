@@ -3,7 +3,6 @@ public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
-import Synchronization
 
 /// The CLASP WebSocket listener (wire-format §1.5, §4.17): any request path, subprotocol
 /// `clasp` echoed when offered, one CLASP frame per binary message, plain HTTP requests
@@ -43,13 +42,13 @@ public final class WebSocketServer: Sendable {
 
     public let configuration: Configuration
     private let serverChannel: any Channel
-    private let connections: Connections
+    private let connections: ConnectionRegistry
     private let logger: Logger
 
     /// The port actually bound (useful with port 0).
     public var localPort: Int { serverChannel.localAddress?.port ?? configuration.port }
 
-    private init(configuration: Configuration, serverChannel: any Channel, connections: Connections, logger: Logger) {
+    private init(configuration: Configuration, serverChannel: any Channel, connections: ConnectionRegistry, logger: Logger) {
         self.configuration = configuration
         self.serverChannel = serverChannel
         self.connections = connections
@@ -62,7 +61,7 @@ public final class WebSocketServer: Sendable {
         group: any EventLoopGroup,
         logger: Logger
     ) async throws -> WebSocketServer {
-        let connections = Connections(limit: configuration.maxConnections)
+        let connections = ConnectionRegistry(limit: configuration.maxConnections)
         let cache = NIOLoopBoundBox.makeBoxSendingValue(WireFrameCache(), as: WireFrameCache.self, eventLoop: host.eventLoop)
         let settings = WebSocketConnectionHandler.Settings(
             maxMessageBytes: configuration.maxFrameBytes,
@@ -144,49 +143,9 @@ public final class WebSocketServer: Sendable {
     /// until all are closed.
     public func shutdown() async throws {
         try? await serverChannel.close()
-        let open = connections.snapshot()
-        for channel in open {
-            channel.pipeline.fireUserInboundEventTriggered(ServerShutdownEvent())
-        }
-        // Whoever has not finished closing within the grace period is cut off (one deadline
-        // for all of them, not one after another).
-        let grace = TimeAmount.nanoseconds(Int64(max(0, configuration.closeGracePeriod) * 1e9))
-        let deadlines = open.map { channel in
-            channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
-        }
-        for channel in open {
-            try? await channel.closeFuture.get()
-        }
-        for deadline in deadlines { deadline.cancel() }
+        await connections.closeAll(
+            grace: .nanoseconds(Int64(max(0, configuration.closeGracePeriod) * 1e9)))
         logger.info("WebSocket server stopped")
-    }
-
-    /// Open child channels, so shutdown can reach them and their number stays bounded.
-    /// Touched on accept and close only.
-    private final class Connections: Sendable {
-        private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
-        private let limit: Int
-
-        init(limit: Int) { self.limit = limit }
-
-        /// Registers `channel`; false (nothing registered) when `limit` channels are open.
-        func insert(_ channel: any Channel) -> Bool {
-            let key = ObjectIdentifier(channel)
-            let admitted = channels.withLock { open in
-                guard open.count < limit else { return false }
-                open[key] = channel
-                return true
-            }
-            guard admitted else { return false }
-            channel.closeFuture.whenComplete { [weak self] _ in
-                _ = self?.channels.withLock { $0.removeValue(forKey: key) }
-            }
-            return true
-        }
-
-        func snapshot() -> [any Channel] {
-            channels.withLock { Array($0.values) }
-        }
     }
 }
 

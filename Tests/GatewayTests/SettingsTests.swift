@@ -79,6 +79,10 @@ struct TestFailure: Error, CustomStringConvertible {
             max_frame_bytes = 70000
             outbound_queue_frames = 50
             outbound_queue_bytes = 100000
+            [tcp]
+            enabled = false
+            port = 7400
+            read_timeout = 1.5
             [limits]
             max_sessions = 10
             handshake_timeout = 3
@@ -101,6 +105,7 @@ struct TestFailure: Error, CustomStringConvertible {
         #expect(result.websocket.maxFrameBytes == 70_000)
         #expect(result.websocket.outboundQueueFrames == 50)
         #expect(result.websocket.outboundQueueBytes == 100_000)
+        #expect(result.tcp == TCPSettings(enabled: false, port: 7400, readTimeout: 1.5))
         #expect(result.router.maxSessions == 10)
         #expect(result.router.handshakeTimeout == 3)
         #expect(result.router.idleTimeout == 0)
@@ -226,8 +231,12 @@ struct TestFailure: Error, CustomStringConvertible {
         let loaded = try GatewaySettings().applying(configFile: path)
         var expected = GatewaySettings()
         expected.websocket = loaded.websocket
-        // The example writes out every default; [websocket] defaults belong to the transport.
+        expected.tcp.readTimeout = loaded.tcp.readTimeout
+        // The example writes out every default; [websocket] and [tcp] defaults belong to the
+        // transports.
         #expect(loaded == expected)
+        #expect(loaded.tcp.port == TCPServer.Configuration().port)
+        #expect(loaded.tcp.readTimeout == TCPServer.Configuration().readTimeout)
         let transport = WebSocketServer.Configuration()
         #expect(loaded.websocket.handshakeTimeout == transport.handshakeTimeout)
         #expect(loaded.websocket.maxFrameBytes == transport.maxFrameBytes)
@@ -299,6 +308,18 @@ func exampleConfigPath() -> String {
         #expect(result.router.name == "n")
     }
 
+    @Test func tcpFlagsSetThePortOrTurnTheListenerOff() throws {
+        let directory = try temporaryDirectory()
+        let file = directory + "/off.toml"
+        try writeFile(file, "[tcp]\nenabled = false\nport = 9000\n")
+        // --tcp-port wins over the file, and turns the listener back on.
+        let port = try GatewayCommand.parse(["--config", file, "--tcp-port", "0"]).resolveSettings()
+        #expect(port.tcp.enabled && port.tcp.port == 0)
+        let off = try GatewayCommand.parse(["--no-tcp"]).resolveSettings()
+        #expect(!off.tcp.enabled && off.tcp.port == 7332)
+        #expect(throws: (any Error).self) { try GatewayCommand.parse(["--no-tcp", "--tcp-port", "1"]) }
+    }
+
     @Test func noFlagsGiveTheEmbeddedDefaults() throws {
         #expect(try GatewayCommand.parse([]).resolveSettings() == GatewaySettings())
     }
@@ -314,6 +335,7 @@ func exampleConfigPath() -> String {
     @Test(arguments: [
         ["--port", "65536"], ["--port", "-1"], ["--port", "x"], ["--bind", ""], ["--bind", "999.0.0.1"],
         ["--log-level", "loud"], ["--name", ""], ["--data-dir", ""], ["--unknown"], ["extra"],
+        ["--tcp-port", "65536"], ["--tcp-port", "-1"],
     ])
     func badFlagsAreRefused(arguments: [String]) {
         #expect(throws: (any Error).self) { try GatewayCommand.parse(arguments) }
@@ -391,6 +413,22 @@ func exampleConfigPath() -> String {
         #expect(configuration.handshakeTimeout == defaults.handshakeTimeout)
         #expect(configuration.outboundQueueFrames == defaults.outboundQueueFrames)
         #expect(configuration.outboundQueueBytes == defaults.outboundQueueBytes)
+    }
+
+    @Test func tcpSettingsReachTheTransportWithTheSharedQueueLimits() {
+        var settings = GatewaySettings()
+        settings.bind = "127.0.0.1"
+        settings.tcp.port = 0
+        settings.tcp.readTimeout = 2
+        settings.websocket.outboundQueueFrames = 77
+        let configuration = GatewayServer.tcpConfiguration(settings)
+        let defaults = TCPServer.Configuration()
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 0)
+        #expect(configuration.readTimeout == 2)
+        #expect(configuration.outboundQueueFrames == 77)
+        #expect(configuration.outboundQueueBytes == defaults.outboundQueueBytes)
+        #expect(configuration.maxFrameBytes == defaults.maxFrameBytes)
     }
 
     @Test func endpointsBracketIPv6() {

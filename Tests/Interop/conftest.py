@@ -2,7 +2,8 @@
 
 The binary is `.build/release/clasp-gateway` at the repository root, or `$CLASP_GATEWAY_BIN`.
 Its stderr goes to a log file in the test's temporary directory; the port is read from the one
-`listening on ws://HOST:PORT` line. Every gateway started here is stopped with SIGTERM and must
+`listening on ws://HOST:PORT` line (and the TCP port, when `--tcp-port` is passed, from the
+`listening on tcp://HOST:PORT` line that follows it). Every gateway started here is stopped with SIGTERM and must
 exit 0 within a few seconds.
 """
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(HERE))
 REPO = HERE.parent.parent
 GATEWAY_BIN = os.environ.get("CLASP_GATEWAY_BIN") or str(REPO / ".build" / "release" / "clasp-gateway")
 LISTENING = re.compile(r"listening on ws://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
+LISTENING_TCP = re.compile(r"listening on tcp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
@@ -37,6 +39,9 @@ class GatewayProcess:
         self.process = None
         self.port = None
         self.host = None
+        # Only awaited when the TCP port is chosen on the command line.
+        self.tcp_port = None
+        self.expects_tcp = "--tcp-port" in self.args
 
     def start(self, expect_listening=True, timeout=START_TIMEOUT):
         if not os.access(GATEWAY_BIN, os.X_OK):
@@ -50,10 +55,14 @@ class GatewayProcess:
             return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = LISTENING.search(self.log())
-            if match:
+            log = self.log()
+            match = LISTENING.search(log)
+            tcp_match = LISTENING_TCP.search(log)
+            if match and (tcp_match or not self.expects_tcp):
                 self.host = match.group(1).strip("[]")
                 self.port = int(match.group(2))
+                if tcp_match:
+                    self.tcp_port = int(tcp_match.group(2))
                 return self
             if self.process.poll() is not None:
                 pytest.fail(f"gateway exited with {self.process.returncode} before listening:\n{self.log()}")
@@ -102,6 +111,9 @@ class GatewayProcess:
 
 def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):
     args = ["--bind", "127.0.0.1", "--port", "0"]
+    # Never the fixed default TCP port: several gateways run at once.
+    if "--tcp-port" not in extra and "--no-tcp" not in extra:
+        args += ["--tcp-port", "0"]
     if data_dir:
         args += ["--data-dir", str(Path(workdir) / "data")]
     args += list(extra)

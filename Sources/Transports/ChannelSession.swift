@@ -1,0 +1,66 @@
+import NIOCore
+import Router
+
+/// What the channel-loop half of a connection (a transport's last pipeline handler) offers
+/// the router-loop half. Called on the channel's loop only.
+/// `SendableMetatype`: the loop hops in `ChannelSession` capture the handler's type.
+protocol ChannelSessionHandler: AnyObject, SendableMetatype {
+    func send(_ frame: OutboundFrame)
+    func closeRequestedByRouter(_ reason: CloseReason)
+}
+
+/// The router-loop half of one connection: what `RouterCore` holds as its
+/// `SessionConnection`. Lives on the router's loop only; forwards to the channel's handler,
+/// directly when the channel shares the router's loop, else with one `execute` hop.
+/// Transport-neutral: WebSocket and TCP differ only in their channel handler.
+final class ChannelSession<Handler: ChannelSessionHandler>: SessionConnection {
+    /// Set by `RouterCore.connect`; cleared once the core has been told the connection is gone.
+    var id: ConnectionID?
+    /// The core closed this connection (it has already forgotten it).
+    var closedByRouter = false
+
+    private let handler: NIOLoopBound<Handler>
+
+    init(handler: NIOLoopBound<Handler>) {
+        self.handler = handler
+    }
+
+    func send(_ frame: OutboundFrame) {
+        if handler.eventLoop.inEventLoop {
+            handler.value.send(frame)
+        } else {
+            let handler = self.handler
+            handler.eventLoop.execute { handler.value.send(frame) }
+        }
+    }
+
+    func close(_ reason: CloseReason) {
+        closedByRouter = true
+        id = nil
+        if handler.eventLoop.inEventLoop {
+            handler.value.closeRequestedByRouter(reason)
+        } else {
+            let handler = self.handler
+            handler.eventLoop.execute { handler.value.closeRequestedByRouter(reason) }
+        }
+    }
+
+    /// Registers with the core (on the router's loop); the reason when refused.
+    func connect(host: RouterHost) -> CloseReason? {
+        guard !host.isShutDownOnLoop else { return .shutdown }
+        guard let id = host.coreOnLoop.connect(self) else { return .routerFull }
+        self.id = id
+        return nil
+    }
+
+    /// Tells the core the connection is gone (on the router's loop), unless the core closed
+    /// it itself or has been told already.
+    func disconnect(from core: RouterCore) {
+        guard !closedByRouter, let id else { return }
+        self.id = nil
+        core.disconnected(id)
+    }
+}
+
+/// The router-loop half of one WebSocket connection.
+typealias WebSocketSession = ChannelSession<WebSocketConnectionHandler>

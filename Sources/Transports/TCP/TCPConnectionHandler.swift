@@ -1,0 +1,319 @@
+import CLASP
+import Logging
+import NIOCore
+import Router
+
+/// One TCP connection (wire-format §1.5, length-prefixed CLASP frames): the only handler of
+/// its pipeline and the channel-loop half of its router session.
+///
+/// Inbound: reassembles frames with `LengthPrefixFrameDecoder` and hands each to
+/// `RouterCore.receive`. A bad prefix (0, or above the limit) or a frame left half-received
+/// for `readTimeout` is answered with ERROR 100 and the connection is closed. Outbound: the
+/// same policy as the WebSocket handler — each frame is one prefixed write, flushed once per
+/// event-loop turn; while the channel is not writable frames wait in the session's
+/// `OutboundQueue`; when it overflows the peer gets ERROR 503 and the connection is closed.
+final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct Settings {
+        var maxFrameBytes: Int
+        /// How long a started frame may take to arrive completely.
+        var readTimeout: TimeAmount
+        var queueFrames: Int
+        var queueBytes: Int
+        /// How long a closing connection may take to get its last bytes out.
+        var closeGracePeriod: TimeAmount
+    }
+
+    private enum State { case open, closing, closed }
+
+    private let host: RouterHost
+    private let settings: Settings
+    private var logger: Logger
+
+    private var context: ChannelHandlerContext?
+    /// The router-loop half, bound to the router's loop.
+    private var session: NIOLoopBoundBox<ChannelSession<TCPConnectionHandler>>?
+    /// The core has forgotten this connection or has been told it is gone.
+    private var routerDone = false
+
+    private var state = State.open
+    private var decoder: LengthPrefixFrameDecoder
+    private var queue: OutboundQueue
+    private var flushScheduled = false
+    /// Armed while a frame is half-received; fires `readTimeout` after that frame began.
+    private var readTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+    /// Why we are closing, for the close log line.
+    private var closeReason: String?
+
+    init(host: RouterHost, settings: Settings, logger: Logger) {
+        self.host = host
+        self.settings = settings
+        self.logger = logger
+        self.decoder = LengthPrefixFrameDecoder(maxFrameBytes: settings.maxFrameBytes)
+        self.queue = OutboundQueue(maxFrames: settings.queueFrames, maxBytes: settings.queueBytes)
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { open(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        open(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Registers the connection with the router, once.
+    private func open(context: ChannelHandlerContext) {
+        guard session == nil, state == .open else { return }
+        let peer = context.channel.remoteAddress.map { "\($0)" } ?? "?"
+        logger[metadataKey: "peer"] = "\(peer)"
+        logger.debug("tcp connection open")
+
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let session = ChannelSession(handler: handler)
+        if host.eventLoop.inEventLoop {
+            self.session = NIOLoopBoundBox(session, eventLoop: host.eventLoop)
+            if let refusal = session.connect(host: host) {
+                refusedByRouter(refusal)
+            }
+        } else {
+            let box = NIOLoopBoundBox.makeBoxSendingValue(
+                session, as: ChannelSession<TCPConnectionHandler>.self, eventLoop: host.eventLoop)
+            self.session = box
+            let host = self.host
+            host.execute { _ in
+                if let refusal = box.value.connect(host: host) {
+                    handler.eventLoop.execute { handler.value.refusedByRouter(refusal) }
+                }
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let wasClosing = state != .open
+        state = .closed
+        cancelTimers()
+        queue.removeAll()
+        decoder.removeAll()
+        notifyRouterGone()
+        session = nil
+        logger.debug(
+            "tcp connection closed",
+            metadata: ["reason": "\(closeReason ?? (wasClosing ? "closed by us" : "peer went away"))"]
+        )
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        notifyRouterGone()
+        session = nil
+        self.context = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ServerShutdownEvent {
+            notifyRouterGone()
+            closeGracefully(reason: CloseReason.shutdown.description)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is IOError || error is ChannelError {
+            closeReason = closeReason ?? "I/O error: \(error)"
+        } else {
+            closeReason = closeReason ?? "error: \(error)"
+            logger.warning("tcp connection error", metadata: ["error": "\(error)"])
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state == .open else { return }
+        decoder.append(Self.unwrapInboundIn(data))
+        var completed = false
+        do {
+            while state == .open, let frame = try decoder.next() {
+                completed = true
+                deliver(frame)
+            }
+        } catch {
+            return badFrame(error)
+        }
+        guard state == .open else { return }
+        if !decoder.hasPartialFrame {
+            readTimer?.cancel()
+            readTimer = nil
+        } else if readTimer == nil || completed {
+            // A new frame began in this read: its own deadline starts now. Progress on the
+            // same frame does not extend it, so a trickling peer cannot hold a buffer forever.
+            readTimer?.cancel()
+            readTimer = context.eventLoop.assumeIsolated().scheduleTask(in: settings.readTimeout) {
+                self.readTimedOut()
+            }
+        }
+    }
+
+    private func deliver(_ frame: ByteBuffer) {
+        guard let box = session else { return }
+        if host.eventLoop.inEventLoop {
+            guard let id = box.value.id else { return }
+            let core = host.coreOnLoop
+            frame.withUnsafeReadableBytes { core.receive($0, from: id) }
+        } else {
+            host.execute { core in
+                guard let id = box.value.id else { return }
+                frame.withUnsafeReadableBytes { core.receive($0, from: id) }
+            }
+        }
+    }
+
+    private func badFrame(_ failure: LengthPrefixFrameDecoder.Failure) {
+        switch failure {
+        case .emptyFrame:
+            closeWithError(.invalidFrame, "zero-length frame")
+        case .frameTooLarge(let announced):
+            closeWithError(.invalidFrame, "frame length \(announced) over the limit of \(settings.maxFrameBytes) bytes")
+        }
+    }
+
+    private func readTimedOut() {
+        readTimer = nil
+        guard state == .open, decoder.hasPartialFrame else { return }
+        let seconds = Double(settings.readTimeout.nanoseconds) / 1e9
+        closeWithError(.invalidFrame, "frame incomplete after \(seconds) s")
+    }
+
+    /// Framing is lost: nothing more can be read from this stream. Queued output is dropped
+    /// (the peer is misbehaving); the ERROR goes out, then the connection closes.
+    private func closeWithError(_ code: ErrorCode, _ why: String) {
+        guard state == .open, let context else { return }
+        logger.debug("closing tcp connection: \(why)")
+        decoder.removeAll()
+        queue.removeAll()
+        notifyRouterGone()
+        let error = ErrorMessage(code: code.rawValue, message: why)
+        // Cannot fail: a short message far below every codec limit.
+        if let bytes = try? Message.error(error).encodedFrame() {
+            write(OutboundFrame(bytes: bytes), context: context)
+        }
+        closeGracefully(reason: why)
+    }
+
+    // MARK: Outbound (called through ChannelSession on this channel's loop)
+
+    func send(_ frame: OutboundFrame) {
+        guard state == .open, let context else { return }
+        if queue.isEmpty && context.channel.isWritable {
+            write(frame, context: context)
+            scheduleFlush()
+            return
+        }
+        switch queue.push(frame) {
+        case .queued, .coalesced:
+            if context.channel.isWritable { drain(context: context) }
+        case .overflow:
+            slowConsumer(context: context)
+        }
+    }
+
+    func closeRequestedByRouter(_ reason: CloseReason) {
+        routerDone = true
+        guard state == .open, let context else { return }
+        while let frame = queue.popFirst() {
+            write(frame, context: context)
+        }
+        closeGracefully(reason: reason.description)
+    }
+
+    func refusedByRouter(_ reason: CloseReason) {
+        routerDone = true
+        closeGracefully(reason: reason.description)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, state == .open, !queue.isEmpty {
+            drain(context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func drain(context: ChannelHandlerContext) {
+        while context.channel.isWritable, let frame = queue.popFirst() {
+            write(frame, context: context)
+        }
+        scheduleFlush()
+    }
+
+    private func write(_ frame: OutboundFrame, context: ChannelHandlerContext) {
+        let buffer = LengthPrefixFrameDecoder.encode(frame.bytes, allocator: context.channel.allocator)
+        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+
+    private func slowConsumer(context: ChannelHandlerContext) {
+        logger.warning(
+            "closing slow consumer",
+            metadata: ["queued_frames": "\(queue.count)", "queued_bytes": "\(queue.byteCount)"]
+        )
+        queue.removeAll()
+        notifyRouterGone()
+        write(OutboundFrame(bytes: slowConsumerErrorFrameBytes), context: context)
+        closeGracefully(reason: CloseReason.slowConsumer.description)
+    }
+
+    // MARK: Closing
+
+    /// Flushes what has been written, then closes; a peer that does not read is cut off
+    /// after the grace period.
+    private func closeGracefully(reason: String) {
+        guard state == .open, let context else { return }
+        state = .closing
+        closeReason = closeReason ?? reason
+        readTimer?.cancel()
+        readTimer = nil
+        let empty = context.channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(Self.wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeGracePeriod) {
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelTimers() {
+        readTimer?.cancel()
+        readTimer = nil
+        closeTimer?.cancel()
+        closeTimer = nil
+    }
+
+    /// Tells the core the connection is gone, once, unless the core closed it itself.
+    private func notifyRouterGone() {
+        guard !routerDone, let box = session else { return }
+        routerDone = true
+        if host.eventLoop.inEventLoop {
+            box.value.disconnect(from: host.coreOnLoop)
+        } else {
+            host.execute { core in box.value.disconnect(from: core) }
+        }
+    }
+}
