@@ -20,6 +20,14 @@ def free_udp_port():
         return probe.getsockname()[1]
 
 
+def wait_for_responder(gateway, timeout=10.0):
+    """The responder starts after the listeners: wait for its log line."""
+    deadline = time.monotonic() + timeout
+    while "discovery responder on udp://" not in gateway.log():
+        assert gateway.alive() and time.monotonic() < deadline, gateway.log()
+        time.sleep(0.02)
+
+
 def ask(port, datagram, timeout=2.0):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as seeker:
         seeker.settimeout(timeout)
@@ -34,6 +42,7 @@ def ask(port, datagram, timeout=2.0):
 def test_the_reference_seekers_hello_gets_a_unicast_welcome(own_gateway):
     port = free_udp_port()
     gateway = own_gateway("--discovery-port", str(port), "--name", "stage-left")
+    wait_for_responder(gateway)
     assert f"discovery responder on udp://127.0.0.1:{port}" in gateway.log()
     before = time.time_ns() // 1_000
     data, sender = ask(port, SEEKER_HELLO)
@@ -52,7 +61,7 @@ def test_the_reference_seekers_hello_gets_a_unicast_welcome(own_gateway):
 
 def test_anything_but_a_hello_gets_no_reply(own_gateway):
     port = free_udp_port()
-    own_gateway("--discovery-port", str(port))
+    wait_for_responder(own_gateway("--discovery-port", str(port)))
     ping = bytes([0x53, 0x01, 0x00, 0x01, 0x41])
     for datagram in (b"", b"hello", ping, SEEKER_HELLO[:10], b"\x53" * 3000):
         data, _ = ask(port, datagram, timeout=0.3)
@@ -63,6 +72,7 @@ def test_anything_but_a_hello_gets_no_reply(own_gateway):
 
 def test_port_0_disables_the_responder(own_gateway):
     gateway = own_gateway("--discovery-port", "0")
+    time.sleep(0.3)  # the responder would have logged by now
     assert "discovery responder" not in gateway.log()
 
 
