@@ -54,7 +54,7 @@ extension RouterCore {
         // Ordered by the time as sent (server µs), then by arrival: bundles due at one
         // instant run in the order they came.
         scheduledBundles.insert(ScheduledBundle(connection: id, bundle: bundle, qos: header.qos, identity: identity), deadline: time)
-        requestNextWakeUp()
+        requestWakeUp(at: monotonic(fromServerTime: time))
     }
 
     /// Runs the scheduled bundles due at `now` (server µs), at most `limit` of them; returns

@@ -72,7 +72,7 @@ extension RouterCore {
             return
         } else if publish.signal == .gesture {
             emit(gestures.receive(publish, bytes: bytes, from: id, at: clock.monotonicNanoseconds()))
-            requestNextWakeUp()
+            if let deadline = gestures.nextDeadline { requestWakeUp(at: deadline) }
         } else {
             deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
         }
@@ -176,7 +176,7 @@ extension RouterCore {
         if let queued = queuedStreamTimer[key], queued <= deadline { return }
         queuedStreamTimer[key] = deadline
         streamTimers.insert((key, deadline), deadline: deadline)
-        requestNextWakeUp()
+        requestWakeUp(at: deadline)
     }
 
     /// Sends what stream filters release now (trailing-edge samples, closed windows).

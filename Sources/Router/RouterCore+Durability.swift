@@ -89,21 +89,31 @@ extension RouterCore {
 
     // MARK: - Timers
 
+    /// Asks for a wake-up at the earliest of every timer. Looks at all of them (the timeline
+    /// engine's answer costs one pass over its timelines), so it runs once per `runTimers()`
+    /// and on rare changes; a hot path that adds one deadline calls `requestWakeUp(at:)`.
     func requestNextWakeUp() {
         var next: UInt64?
-        let nowWall = clock.wallMicroseconds()
-        let nowMono = clock.monotonicNanoseconds()
-        /// Server time (µs) as a monotonic deadline (ns).
-        func monotonic(_ wall: UInt64) -> UInt64 { nowMono &+ (wall > nowWall ? (wall - nowWall) &* 1_000 : 0) }
-        if let due = scheduledBundles.nextDeadline { next = monotonic(due) }
+        if let due = scheduledBundles.nextDeadline { next = monotonic(fromServerTime: due) }
         if let deadline = storeLink?.deadline { next = min(next ?? .max, deadline) }
         if let deadline = gestures.nextDeadline { next = min(next ?? .max, deadline) }
         if let deadline = streamTimers.nextDeadline { next = min(next ?? .max, deadline) }
         if let deadline = timelineDeadline { next = min(next ?? .max, deadline) }
-        if let expiresAt = expiries.nextDeadline { next = min(next ?? .max, monotonic(expiresAt)) }
-        guard let next else { return }
-        if let requested = requestedWakeUp, requested <= next { return }
-        requestedWakeUp = next
-        wakeUpHandler?(next)
+        if let expiresAt = expiries.nextDeadline { next = min(next ?? .max, monotonic(fromServerTime: expiresAt)) }
+        if let next { requestWakeUp(at: next) }
+    }
+
+    /// Asks the host for a wake-up at `deadline` (monotonic ns) unless an earlier one is
+    /// already asked for: what a new timer entry needs, in O(1).
+    func requestWakeUp(at deadline: UInt64) {
+        if let requested = requestedWakeUp, requested <= deadline { return }
+        requestedWakeUp = deadline
+        wakeUpHandler?(deadline)
+    }
+
+    /// A server time (µs since the epoch) as a monotonic deadline (ns); past times are now.
+    func monotonic(fromServerTime wall: UInt64) -> UInt64 {
+        let nowWall = clock.wallMicroseconds()
+        return clock.monotonicNanoseconds() &+ (wall > nowWall ? (wall - nowWall) &* 1_000 : 0)
     }
 }

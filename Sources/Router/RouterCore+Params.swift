@@ -100,13 +100,14 @@ extension RouterCore {
         if param.lockHolder != previousHolder {
             if param.lockHolder == session.id { session.locks.insert(key) } else { session.locks.remove(key) }
         }
-        var timersChanged = false
-        if let expiresAt = param.expiresAt { timersChanged = scheduleExpiry(key, at: expiresAt) }
-        if storeLink != nil {
-            timersChanged = timersChanged || storeLink?.deadline == nil
-            storeLink?.changed(key, now: clock.monotonicNanoseconds())
+        if let expiresAt = param.expiresAt, scheduleExpiry(key, at: expiresAt) {
+            requestWakeUp(at: monotonic(fromServerTime: expiresAt))
         }
-        if timersChanged { requestNextWakeUp() }
+        if storeLink != nil {
+            let wasIdle = storeLink?.deadline == nil
+            storeLink?.changed(key, now: clock.monotonicNanoseconds())
+            if wasIdle, let deadline = storeLink?.deadline { requestWakeUp(at: deadline) }
+        }
         deliver(OutboundFrame(bytes: checked.echo, coalescing: coalescing), to: checked.set.address, signal: .param, excluding: nil)
         return param
     }

@@ -112,9 +112,7 @@ extension RouterCore {
 
     /// When the timelines next need a tick, monotonic ns.
     var timelineDeadline: UInt64? {
-        let nowWall = clock.wallMicroseconds()
         let interval = UInt64(1e6 / configuration.timelineTickRate)
-        guard let due = timelines.nextDeadline(now: nowWall, tickInterval: interval) else { return nil }
-        return clock.monotonicNanoseconds() &+ (due > nowWall ? (due - nowWall) &* 1_000 : 0)
+        return timelines.nextDeadline(now: clock.wallMicroseconds(), tickInterval: interval).map(monotonic(fromServerTime:))
     }
 }
