@@ -91,7 +91,7 @@ import Testing
 
     @Test func silentPeerIsClosedAfterHandshakeTimeoutWhileOthersAreServed() async throws {
         // A timeout long enough that "served meanwhile" holds on a busy 2-core machine too.
-        try await TestServer.with({ $0.handshakeTimeout = 3 }) { server in
+        try await TestServer.with({ $0.handshakeTimeout = 6 }) { server in
             // Before connecting: the server's timer starts at accept, so no close can come
             // sooner than the timeout after this.
             let start = ContinuousClock.now
@@ -102,14 +102,14 @@ import Testing
             // Meanwhile others are served.
             let probe = try await server.raw()
             try await probe.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await probe.waitClosed(timeout: .milliseconds(2_500)))
+            #expect(await probe.waitClosed(timeout: .seconds(5)))
             let client = try await server.client()
-            #expect(ContinuousClock.now - start < .milliseconds(2_500))
+            #expect(ContinuousClock.now - start < .seconds(5))
             #expect(!silent.snapshot.closed)
 
-            #expect(await silent.waitClosed(timeout: .seconds(5)))
-            #expect(await halfUpgrade.waitClosed(timeout: .seconds(5)))
-            #expect(ContinuousClock.now - start >= .seconds(3))
+            #expect(await silent.waitClosed(timeout: .seconds(8)))
+            #expect(await halfUpgrade.waitClosed(timeout: .seconds(8)))
+            #expect(ContinuousClock.now - start >= .seconds(6))
             #expect(silent.snapshot.bytes.isEmpty)
             #expect(!client.raw.snapshot.closed || client.raw.snapshot.bytes.count > 0)
             await client.close()
