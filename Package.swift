@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way: CLASP <- Router <- Transports <- Gateway; Router <- Store;
-// CLASP <- Bridges <- Gateway.
+// CLASP <- Bridges <- Gateway; Transports, Bridges <- Web <- Gateway.
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -20,11 +20,14 @@ let package = Package(
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Discovery", targets: ["Discovery"]),
         .library(name: "Bridges", targets: ["Bridges"]),
+        .library(name: "Web", targets: ["Web"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // scrypt for the admin password (_CryptoExtras), SHA-256 for tokens.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .target(name: "CLASP", swiftSettings: strict),
@@ -64,10 +67,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Admin page, REST API, health and metrics over NIOHTTP1; no business logic of its own
+        // (the gateway implements `AdminBackend`).
+        .target(
+            name: "Web",
+            dependencies: [
+                "CLASP", "Router", "Transports", "Bridges",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "CLASP", "Router", "Transports", "Store", "Discovery", "Bridges",
+                "CLASP", "Router", "Transports", "Store", "Discovery", "Bridges", "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "CLASP", "Router", "Transports", "Bridges",
+                "Gateway", "CLASP", "Router", "Transports", "Bridges", "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import Web
 
 #if canImport(Glibc)
 import Glibc
@@ -25,8 +26,9 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "clasp-gateway",
         abstract: "CLASP router and gateway (WebSocket and TCP, wire-compatible with the CLASP reference).",
         discussion: """
-            Settings come from, in order of precedence: these flags, the config file (--config), \
-            then the embedded defaults. See README.md for every config key.
+            Settings come from, in order of precedence: these flags, <data-dir>/gateway.toml (saved \
+            by the admin page), the config file (--config), then the embedded defaults. See \
+            README.md for every config key.
 
             Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 64 bad flags, 78 bad config file, \
             1 start failure (data directory, bind address, port in use).
@@ -52,6 +54,11 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-tcp"), help: "Do not listen on TCP.")
     var noTCP = false
+
+    @Option(
+        name: .customLong("admin-port"),
+        help: ArgumentHelp("Admin page and REST API (HTTP) port; 0 disables it. (default: 8080)", valueName: "port"))
+    var adminPort: Int?
 
     @Option(
         name: .customLong("data-dir"),
@@ -81,6 +88,9 @@ struct GatewayCommand: AsyncParsableCommand {
         if let tcpPort, !(0...65_535).contains(tcpPort) {
             throw ValidationError("--tcp-port must be an integer from 0 to 65535, got \(tcpPort)")
         }
+        if let adminPort, !(0...65_535).contains(adminPort) {
+            throw ValidationError("--admin-port must be an integer from 0 to 65535 (0 disables), got \(adminPort)")
+        }
         if noTCP, tcpPort != nil {
             throw ValidationError("--tcp-port and --no-tcp contradict each other")
         }
@@ -95,14 +105,28 @@ struct GatewayCommand: AsyncParsableCommand {
         }
     }
 
-    /// Embedded defaults, then the config file, then the flags.
+    /// Embedded defaults, then the config file, then the admin page's file in the data
+    /// directory, then the flags.
     func resolveSettings(defaults: GatewaySettings = GatewaySettings()) throws(ConfigError) -> GatewaySettings {
-        var settings = defaults
+        try resolveLayers(defaults: defaults).running
+    }
+
+    /// `resolveSettings`, plus the settings before the flags (what the admin page edits and
+    /// exports).
+    func resolveLayers(defaults: GatewaySettings = GatewaySettings()) throws(ConfigError) -> (running: GatewaySettings, files: GatewaySettings) {
+        var files = defaults
         if let config {
-            settings = try settings.applying(configFile: config)
+            files = try files.applying(configFile: config)
         }
+        let directory = dataDir ?? files.dataDirectory
+        let saved = directory + "/" + GatewayAdmin.fileName
+        if FileText.exists(saved) {
+            files = try files.applying(configFile: saved, complete: true)
+            files.dataDirectory = directory
+        }
+        var settings = files
         applyFlags(to: &settings)
-        return settings
+        return (settings, files)
     }
 
     func applyFlags(to settings: inout GatewaySettings) {
@@ -117,19 +141,22 @@ struct GatewayCommand: AsyncParsableCommand {
         if let dataDir { settings.dataDirectory = dataDir }
         if let logLevel { settings.logLevel = logLevel.level }
         if let name { settings.router.name = name }
+        if let adminPort { settings.adminPort = adminPort }
     }
 
     func run() async throws {
         let settings: GatewaySettings
+        let fileSettings: GatewaySettings
         do {
-            settings = try resolveSettings()
+            (settings, fileSettings) = try resolveLayers()
         } catch {
             StandardError.write(error.description)
             throw ExitCode(GatewayExit.config)
         }
 
         let level = settings.logLevel
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        let recent = LogRing()
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, recent: recent) }
         let logger = Logger(label: "clasp-gateway")
 
         let directory: String
@@ -142,7 +169,9 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ExitCode(GatewayExit.startFailure)
         }
 
-        try await GatewayServer.run(settings: settings, dataDirectory: directory, logger: logger)
+        let stop = try await GatewayServer.run(
+            settings: settings, fileSettings: fileSettings, dataDirectory: directory, logs: recent, logger: logger)
+        if stop == .restart { Restart.reexecute(logger: logger) }
     }
 }
 

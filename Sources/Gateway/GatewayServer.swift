@@ -9,6 +9,7 @@ import Router
 import Store
 import Synchronization
 import Transports
+import Web
 
 #if canImport(Glibc)
 import Glibc
@@ -16,13 +17,25 @@ import Glibc
 import Darwin
 #endif
 
-/// Wiring and lifecycle: router host, WebSocket and TCP listeners, bridges, signals, orderly
-/// shutdown.
+/// Wiring and lifecycle: router host, WebSocket and TCP listeners, bridges, admin page,
+/// signals, orderly shutdown.
 enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
 
-    static func run(settings: GatewaySettings, dataDirectory: String, logger: Logger) async throws {
+    /// Why `run` returned.
+    enum Stop {
+        /// SIGINT or SIGTERM: exit.
+        case signal
+        /// The admin page asked for a restart: re-execute.
+        case restart
+    }
+
+    /// - Parameter fileSettings: `settings` before the command-line flags (what the admin page
+    ///   edits and saves).
+    static func run(
+        settings: GatewaySettings, fileSettings: GatewaySettings, dataDirectory: String, logs: LogRing, logger: Logger
+    ) async throws -> Stop {
         // Before anything listens, so a signal right after the "listening" line is not lost.
         let watcher = SignalWatcher()
 
@@ -114,8 +127,30 @@ enum GatewayServer {
             logger: logger)
         await bridges.apply(settings.bridges)
 
+        let restart = watcher.restart
+        let admin = GatewayAdmin(
+            settings: fileSettings, dataDirectory: dataDirectory, catalog: .standard, supervisor: bridges, logger: logger,
+            restart: { restart() })
+        var listeners = [Listener(name: "CLASP over WebSocket", scheme: "ws", address: settings.bind, port: server.localPort)]
+        if let tcpServer {
+            listeners.append(Listener(name: "CLASP over TCP", scheme: "tcp", address: settings.bind, port: tcpServer.localPort))
+        }
+        if discovery != nil {
+            listeners.append(Listener(name: "UDP discovery", scheme: "udp", address: settings.bind, port: settings.discoveryPort))
+        }
+        var adminServer: AdminServer?
+        if settings.adminPort != 0 {
+            adminServer = await startAdmin(
+                settings: settings, admin: admin, host: host, dataDirectory: dataDirectory, logs: logs, group: group, logger: logger)
+        }
+        if let adminServer {
+            listeners.append(Listener(name: "Admin page and REST API", scheme: "http", address: settings.bind, port: adminServer.localPort))
+        }
+        await admin.setListeners(listeners)
+
         var signals = watcher.signals.makeAsyncIterator()
         let first = await signals.next() ?? SIGTERM
+        let stop: Stop = first == SignalWatcher.restartRequest ? .restart : .signal
         logger.info("\(SignalWatcher.name(first)) received, shutting down")
 
         // A second signal, or a stop that hangs, ends the process without waiting further.
@@ -133,6 +168,7 @@ enum GatewayServer {
 
         // Stop the bridges and accepting, close every connection, then stop the router and
         // the threads.
+        await adminServer?.shutdown()
         await bridges.stopAll()
         try? await discovery?.shutdown()
         do {
@@ -156,6 +192,35 @@ enum GatewayServer {
         deadline.cancel()
         forced.cancel()
         logger.notice("stopped")
+        return stop
+    }
+
+    /// The admin page's listener, or nil (logged) when it cannot start: routing works without it.
+    private static func startAdmin(
+        settings: GatewaySettings, admin: GatewayAdmin, host: RouterHost, dataDirectory: String, logs: LogRing,
+        group: any EventLoopGroup, logger: Logger
+    ) async -> AdminServer? {
+        let auth: AdminAuth
+        do {
+            auth = try AdminAuth(directory: dataDirectory)
+        } catch {
+            logger.error("no admin page: \(error)")
+            return nil
+        }
+        var configuration = AdminServer.Configuration()
+        configuration.host = settings.bind
+        configuration.port = settings.adminPort
+        let app = AdminApp(backend: admin, auth: auth, host: host, logs: logs)
+        do {
+            let server = try await AdminServer.start(configuration: configuration, app: app, group: group, logger: logger)
+            let shown = settings.bind == "0.0.0.0" || settings.bind == "::" ? "localhost" : settings.bind
+            let first = await auth.isSetUp ? "" : " (first visit: set the admin password there)"
+            logger.notice("admin page on http://\(endpoint(shown, server.localPort))/\(first)")
+            return server
+        } catch {
+            logger.error("no admin page on tcp port \(settings.adminPort): \(describe(error, port: settings.adminPort))")
+            return nil
+        }
     }
 
     static func websocketConfiguration(_ settings: GatewaySettings) -> WebSocketServer.Configuration {

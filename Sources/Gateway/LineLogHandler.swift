@@ -1,4 +1,5 @@
 import Logging
+import Web
 
 #if canImport(Glibc)
 import Glibc
@@ -14,11 +15,14 @@ struct LineLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
+    /// Also keeps each line here (the admin page's log tail).
+    let recent: LogRing?
 
-    init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
+    init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil, recent: LogRing? = nil) {
         self.label = label
         self.logLevel = level
         self.metadataProvider = metadataProvider
+        self.recent = recent
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -33,6 +37,7 @@ struct LineLogHandler: LogHandler {
         let line = LineLogHandler.format(
             timestamp: LineLogHandler.timestamp(), level: event.level, label: label,
             message: event.message.description, metadata: merged)
+        recent?.append(line)
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
         bytes.withUnsafeBytes { buffer in

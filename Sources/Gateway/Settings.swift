@@ -29,6 +29,8 @@ struct GatewaySettings: Sendable, Equatable {
     var tcp = TCPSettings()
     /// `[bridges.<id>]` tables, in file order.
     var bridges: [BridgeConfig] = []
+    /// Admin page, REST API and metrics (HTTP); binds to `bind` too. 0 disables it.
+    var adminPort: Int = 8080
 }
 
 /// The TCP listener. A field left `nil` keeps the transport's default.
@@ -73,17 +75,32 @@ struct ConfigKey: Sendable {
     var key: String
     /// What the key accepts, as said in errors and docs ("a positive integer").
     var expects: String
+    /// The key's value in `settings` as written to an exported file; nil leaves it out.
+    var read: @Sendable (GatewaySettings) -> TOMLValue?
     /// Checks the value and writes it into the settings; returns false to refuse it.
     var apply: @Sendable (inout GatewaySettings, TOMLValue) -> Bool
+
+    init(
+        table: String, key: String, expects: String,
+        read: @escaping @Sendable (GatewaySettings) -> TOMLValue?,
+        apply: @escaping @Sendable (inout GatewaySettings, TOMLValue) -> Bool
+    ) {
+        self.table = table
+        self.key = key
+        self.expects = expects
+        self.read = read
+        self.apply = apply
+    }
 
     var path: String { table + "." + key }
 
     /// A key holding an integer within `range`.
     static func integer(
         _ table: String, _ key: String, in range: ClosedRange<Int>, expects: String,
+        get: @escaping @Sendable (GatewaySettings) -> Int?,
         set: @escaping @Sendable (inout GatewaySettings, Int) -> Void
     ) -> ConfigKey {
-        ConfigKey(table: table, key: key, expects: expects) { settings, value in
+        ConfigKey(table: table, key: key, expects: expects, read: { get($0).map { .integer(Int64($0)) } }) { settings, value in
             guard let number = value.int(in: range) else { return false }
             set(&settings, number)
             return true
@@ -93,9 +110,10 @@ struct ConfigKey: Sendable {
     /// A key holding seconds as an integer or a float (see `TOMLValue.seconds`).
     static func seconds(
         _ table: String, _ key: String, allowZero: Bool, max: Double = 3_600, expects: String,
+        get: @escaping @Sendable (GatewaySettings) -> Double?,
         set: @escaping @Sendable (inout GatewaySettings, Double) -> Void
     ) -> ConfigKey {
-        ConfigKey(table: table, key: key, expects: expects) { settings, value in
+        ConfigKey(table: table, key: key, expects: expects, read: { get($0).map { .float($0) } }) { settings, value in
             guard let seconds = value.seconds(allowZero: allowZero, max: max) else { return false }
             set(&settings, seconds)
             return true
@@ -104,64 +122,66 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "tcp", "limits", "protocol", "storage", "gestures", "timelines", "discovery"]
+    static let tables = ["server", "websocket", "tcp", "limits", "protocol", "storage", "gestures", "timelines", "discovery", "admin"]
 
     static let keys: [ConfigKey] = [
         // [server]
-        ConfigKey(table: "server", key: "name", expects: "a non-empty string of at most 255 bytes") { settings, value in
+        ConfigKey(table: "server", key: "name", expects: "a non-empty string of at most 255 bytes", read: { .string($0.router.name) }) { settings, value in
             guard case .string(let name) = value, Validate.serverName(name) else { return false }
             settings.router.name = name
             return true
         },
-        ConfigKey(table: "server", key: "bind", expects: "an IPv4 or IPv6 address or a host name") { settings, value in
+        ConfigKey(table: "server", key: "bind", expects: "an IPv4 or IPv6 address or a host name", read: { .string($0.bind) }) { settings, value in
             guard case .string(let host) = value, Validate.bindHost(host) else { return false }
             settings.bind = host
             return true
         },
-        .integer("server", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)") { $0.port = $1 },
-        ConfigKey(table: "server", key: "data_dir", expects: "a non-empty path") { settings, value in
+        .integer("server", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)", get: { $0.port }) { $0.port = $1 },
+        ConfigKey(table: "server", key: "data_dir", expects: "a non-empty path", read: { _ in nil }) { settings, value in
             guard case .string(let path) = value, !path.isEmpty, !path.unicodeScalars.contains(where: { $0.value == 0 }) else {
                 return false
             }
             settings.dataDirectory = path
             return true
         },
-        ConfigKey(table: "server", key: "log_level", expects: "one of \(LogLevelName.allNames)") { settings, value in
+        ConfigKey(table: "server", key: "log_level", expects: "one of \(LogLevelName.allNames)", read: { settings in LogLevelName.all.first { $0.1 == settings.logLevel }.map { .string($0.0) } }) { settings, value in
             guard case .string(let name) = value, let level = LogLevelName.level(named: name) else { return false }
             settings.logLevel = level
             return true
         },
         // [websocket]
-        .seconds("websocket", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.websocket.handshakeTimeout = $1 },
-        .integer("websocket", "max_frame_bytes", in: 1_024...16_777_216, expects: "an integer from 1024 to 16777216") { $0.websocket.maxFrameBytes = $1 },
-        .integer("websocket", "outbound_queue_frames", in: .positive, expects: "a positive integer") { $0.websocket.outboundQueueFrames = $1 },
-        .integer("websocket", "outbound_queue_bytes", in: .positive, expects: "a positive integer") { $0.websocket.outboundQueueBytes = $1 },
+        .seconds("websocket", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600", get: { $0.websocket.handshakeTimeout }) { $0.websocket.handshakeTimeout = $1 },
+        .integer("websocket", "max_frame_bytes", in: 1_024...16_777_216, expects: "an integer from 1024 to 16777216", get: { $0.websocket.maxFrameBytes }) { $0.websocket.maxFrameBytes = $1 },
+        .integer("websocket", "outbound_queue_frames", in: .positive, expects: "a positive integer", get: { $0.websocket.outboundQueueFrames }) { $0.websocket.outboundQueueFrames = $1 },
+        .integer("websocket", "outbound_queue_bytes", in: .positive, expects: "a positive integer", get: { $0.websocket.outboundQueueBytes }) { $0.websocket.outboundQueueBytes = $1 },
         // [tcp]
-        ConfigKey(table: "tcp", key: "enabled", expects: "true or false") { settings, value in
+        ConfigKey(table: "tcp", key: "enabled", expects: "true or false", read: { .boolean($0.tcp.enabled) }) { settings, value in
             guard case .boolean(let enabled) = value else { return false }
             settings.tcp.enabled = enabled
             return true
         },
-        .integer("tcp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)") { $0.tcp.port = $1 },
-        .seconds("tcp", "read_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.tcp.readTimeout = $1 },
+        .integer("tcp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)", get: { $0.tcp.port }) { $0.tcp.port = $1 },
+        .seconds("tcp", "read_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600", get: { $0.tcp.readTimeout }) { $0.tcp.readTimeout = $1 },
         // [limits]
-        .integer("limits", "max_sessions", in: .positive, expects: "a positive integer") { $0.router.maxSessions = $1 },
-        .seconds("limits", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.handshakeTimeout = $1 },
-        .seconds("limits", "idle_timeout", allowZero: true, max: 86_400, expects: "a number of seconds from 0 to 86400 (0 = never)") { $0.router.idleTimeout = $1 },
-        .integer("limits", "max_subscriptions_per_session", in: .positive, expects: "a positive integer") { $0.router.maxSubscriptionsPerSession = $1 },
-        .integer("limits", "max_bad_frames_per_second", in: .positive, expects: "a positive integer") { $0.router.maxBadFramesPerSecond = $1 },
-        .integer("limits", "max_address_length", in: 1...65_535, expects: "an integer from 1 to 65535") { $0.router.maxAddressLength = $1 },
-        .integer("limits", "max_params", in: .positive, expects: "a positive integer") { $0.router.maxParams = $1 },
-        .integer("limits", "snapshot_chunk_bytes", in: 1_024...65_535, expects: "an integer from 1024 to 65535") { $0.router.snapshotChunkBytes = $1 },
-        .integer("limits", "max_scheduled_bundles_per_session", in: .positive, expects: "a positive integer") { $0.router.maxScheduledBundlesPerSession = $1 },
-        .seconds("limits", "max_bundle_horizon", allowZero: false, max: 604_800, expects: "a number of seconds greater than 0 and at most 604800 (7 days)") { $0.router.maxBundleHorizon = $1 },
+        .integer("limits", "max_sessions", in: .positive, expects: "a positive integer", get: { $0.router.maxSessions }) { $0.router.maxSessions = $1 },
+        .seconds("limits", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600", get: { $0.router.handshakeTimeout }) { $0.router.handshakeTimeout = $1 },
+        .seconds("limits", "idle_timeout", allowZero: true, max: 86_400, expects: "a number of seconds from 0 to 86400 (0 = never)", get: { $0.router.idleTimeout }) { $0.router.idleTimeout = $1 },
+        .integer("limits", "max_subscriptions_per_session", in: .positive, expects: "a positive integer", get: { $0.router.maxSubscriptionsPerSession }) { $0.router.maxSubscriptionsPerSession = $1 },
+        .integer("limits", "max_bad_frames_per_second", in: .positive, expects: "a positive integer", get: { $0.router.maxBadFramesPerSecond }) { $0.router.maxBadFramesPerSecond = $1 },
+        .integer("limits", "max_address_length", in: 1...65_535, expects: "an integer from 1 to 65535", get: { $0.router.maxAddressLength }) { $0.router.maxAddressLength = $1 },
+        .integer("limits", "max_params", in: .positive, expects: "a positive integer", get: { $0.router.maxParams }) { $0.router.maxParams = $1 },
+        .integer("limits", "snapshot_chunk_bytes", in: 1_024...65_535, expects: "an integer from 1024 to 65535", get: { $0.router.snapshotChunkBytes }) { $0.router.snapshotChunkBytes = $1 },
+        .integer("limits", "max_scheduled_bundles_per_session", in: .positive, expects: "a positive integer", get: { $0.router.maxScheduledBundlesPerSession }) { $0.router.maxScheduledBundlesPerSession = $1 },
+        .seconds("limits", "max_bundle_horizon", allowZero: false, max: 604_800, expects: "a number of seconds greater than 0 and at most 604800 (7 days)", get: { $0.router.maxBundleHorizon }) { $0.router.maxBundleHorizon = $1 },
         // [gestures]
-        .seconds("gestures", "move_interval", allowZero: true, max: 1, expects: "a number of seconds from 0 to 1 (0 = forward every move)") { $0.router.gestureMoveInterval = $1 },
-        .seconds("gestures", "timeout", allowZero: false, max: 3_600, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.gestureTimeout = $1 },
+        .seconds("gestures", "move_interval", allowZero: true, max: 1, expects: "a number of seconds from 0 to 1 (0 = forward every move)", get: { $0.router.gestureMoveInterval }) { $0.router.gestureMoveInterval = $1 },
+        .seconds("gestures", "timeout", allowZero: false, max: 3_600, expects: "a number of seconds greater than 0 and at most 3600", get: { $0.router.gestureTimeout }) { $0.router.gestureTimeout = $1 },
         // [discovery]
-        .integer("discovery", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no discovery responder)") { $0.discoveryPort = $1 },
+        .integer("discovery", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no discovery responder)", get: { $0.discoveryPort }) { $0.discoveryPort = $1 },
+        // [admin]
+        .integer("admin", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no admin page)", get: { $0.adminPort }) { $0.adminPort = $1 },
         // [timelines]
-        ConfigKey(table: "timelines", key: "tick_rate", expects: "a number of Hz from 1 to 1000") { settings, value in
+        ConfigKey(table: "timelines", key: "tick_rate", expects: "a number of Hz from 1 to 1000", read: { .float($0.router.timelineTickRate) }) { settings, value in
             let rate: Double
             switch value {
             case .integer(let number): rate = Double(number)
@@ -173,9 +193,9 @@ enum ConfigSchema {
             return true
         },
         // [storage]
-        .seconds("storage", "flush_interval", allowZero: false, max: 10, expects: "a number of seconds greater than 0 and at most 10") { $0.router.storeFlushInterval = $1 },
+        .seconds("storage", "flush_interval", allowZero: false, max: 10, expects: "a number of seconds greater than 0 and at most 10", get: { $0.router.storeFlushInterval }) { $0.router.storeFlushInterval = $1 },
         // [protocol]
-        ConfigKey(table: "protocol", key: "ack_only_when_asked", expects: "true or false") { settings, value in
+        ConfigKey(table: "protocol", key: "ack_only_when_asked", expects: "true or false", read: { .boolean($0.router.ackOnlyWhenAsked) }) { settings, value in
             guard case .boolean(let flag) = value else { return false }
             settings.router.ackOnlyWhenAsked = flag
             return true
@@ -183,6 +203,8 @@ enum ConfigSchema {
         ConfigKey(
             table: "protocol", key: "features",
             expects: "an array of distinct names from \"param\", \"event\", \"stream\", \"gesture\", \"timeline\""
+        ,
+            read: { settings in .array(FeatureName.all.filter { settings.router.features.contains($0.1) }.map { .string($0.0) }) }
         ) { settings, value in
             guard case .array(let items) = value else { return false }
             var features: Features = []
@@ -205,9 +227,10 @@ enum ConfigSchema {
 
 extension GatewaySettings {
     /// Applies a config file's text on top of `self`. All problems are collected and refused
-    /// together; on any problem nothing is applied.
+    /// together; on any problem nothing is applied. A `complete` file (the one the admin page
+    /// saves) also replaces the param rules and bridges when it has none.
     func applying(
-        configText text: String, source: String, bridgeCatalog: BridgeCatalog = .standard
+        configText text: String, source: String, bridgeCatalog: BridgeCatalog = .standard, complete: Bool = false
     ) throws(ConfigError) -> GatewaySettings {
         let document: TOMLDocument
         do {
@@ -239,12 +262,12 @@ extension GatewaySettings {
         }
         let rules = ParamRuleSchema.rules(
             from: document, maxAddressLength: result.router.maxAddressLength, source: source, problems: &problems)
-        if document.tables.contains(where: { ParamRuleSchema.isRuleTable($0.name) }) {
+        if complete || document.tables.contains(where: { ParamRuleSchema.isRuleTable($0.name) }) {
             result.router.paramRules = rules
         }
         let bridges = BridgeSettingsSchema.bridges(
             from: document, catalog: bridgeCatalog, source: source, problems: &problems)
-        if document.tables.contains(where: { BridgeSettingsSchema.isBridgeTable($0.name) }) {
+        if complete || document.tables.contains(where: { BridgeSettingsSchema.isBridgeTable($0.name) }) {
             result.bridges = bridges
         }
         problems.sort { $0.line < $1.line }
@@ -253,13 +276,13 @@ extension GatewaySettings {
     }
 
     /// Reads and applies a config file.
-    func applying(configFile path: String) throws(ConfigError) -> GatewaySettings {
+    func applying(configFile path: String, complete: Bool = false) throws(ConfigError) -> GatewaySettings {
         let text: String
         switch FileText.read(path) {
         case .success(let contents): text = contents
         case .failure(let reason): throw ConfigError("cannot read \(path): \(reason)")
         }
-        return try applying(configText: text, source: path)
+        return try applying(configText: text, source: path, complete: complete)
     }
 }
 
@@ -401,6 +424,11 @@ enum FileText {
             case .notAFile: "not a regular file"
             }
         }
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
     }
 
     static func read(_ path: String) -> Result<String, Failure> {

@@ -10,7 +10,12 @@ import Darwin
 /// that arrives right after the "listening" line is never lost. SIGPIPE is ignored.
 final class SignalWatcher {
     let signals: AsyncStream<Int32>
+    /// Puts `restartRequest` into `signals` (the admin page's restart), from any thread.
+    let restart: @Sendable () -> Void
     private let sources: [any DispatchSourceSignal]
+
+    /// Not a real signal number: the admin page asked for a restart.
+    static let restartRequest: Int32 = -1
 
     init(_ numbers: [Int32] = [SIGINT, SIGTERM]) {
         signal(SIGPIPE, SIG_IGN)
@@ -25,6 +30,7 @@ final class SignalWatcher {
             made.append(source)
         }
         signals = stream
+        restart = { continuation.yield(SignalWatcher.restartRequest) }
         sources = made
     }
 
@@ -32,6 +38,7 @@ final class SignalWatcher {
         switch number {
         case SIGINT: "SIGINT"
         case SIGTERM: "SIGTERM"
+        case restartRequest: "restart request"
         default: "signal \(number)"
         }
     }

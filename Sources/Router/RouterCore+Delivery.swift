@@ -230,6 +230,7 @@ extension RouterCore {
     }
 
     func reply(_ connection: Connection, _ code: ErrorCode, _ message: String, address: String? = nil) {
+        statistics.countError(code.rawValue)
         guard let bytes = try? Message.error(ErrorMessage(code: code.rawValue, message: message, address: address)).encodedFrame() else { return }
         sendReply(bytes, to: connection)
     }

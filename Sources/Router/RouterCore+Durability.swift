@@ -78,6 +78,7 @@ extension RouterCore {
                     let error = ErrorMessage(
                         code: ErrorCode.internalError.rawValue, message: "not stored: \(failure ?? ""); send it again",
                         address: address.isEmpty ? nil : address)
+                    statistics.countError(error.code)
                     send(.error(error), to: connection)
                 } else {
                     connection.sink.send(OutboundFrame(bytes: first.frame))

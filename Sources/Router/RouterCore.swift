@@ -42,6 +42,7 @@ public final class RouterCore {
     var requestedWakeUp: UInt64?
     /// A reply waits for changes not yet handed to the store.
     var commitWaitingOnPending = false
+    var statistics = RouterStatistics()
 
     /// Called with a monotonic time (ns, CLOCK_MONOTONIC) whenever the router needs
     /// `runTimers()` to run earlier than it asked before: a scheduled bundle, a TTL expiry
@@ -110,6 +111,7 @@ public final class RouterCore {
             reject(connection, id, code: error.isFrameLevel ? .invalidFrame : .invalidMessage, error.description)
             return
         }
+        statistics.received[Int(frame.message.kind.rawValue)] &+= 1
         guard let session = connection.session else {
             handshake(frame, connection, id)
             return
@@ -210,6 +212,7 @@ public final class RouterCore {
 
     func handshake(_ frame: DecodedFrame, _ connection: Connection, _ id: ConnectionID) {
         guard case .hello(let hello) = frame.message else {
+            statistics.countError(ErrorCode.invalidMessage.rawValue)
             send(.error(ErrorMessage(
                 code: ErrorCode.invalidMessage.rawValue,
                 message: "expected HELLO as the first message, got \(frame.message.kind.name)"

@@ -1,3 +1,4 @@
+public import CLASP
 public import Logging
 public import NIOCore
 public import Router
@@ -134,6 +135,18 @@ public final class RouterHost: Sendable {
     public func connectionCount() async -> Int {
         let core = self.core
         return (try? await eventLoop.submit { core.value.connectionCount }.get()) ?? 0
+    }
+
+    /// The router's counters now.
+    public func statistics() async -> RouterStatistics {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.statisticsNow }.get()) ?? RouterStatistics()
+    }
+
+    /// Params matching `pattern` (all when nil), sorted by address, at most `limit`.
+    public func params(matching pattern: AddressPattern?, limit: Int) async -> [ParamState] {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.paramStates(matching: pattern, limit: limit) }.get()) ?? []
     }
 
     /// Closes every connection (`CloseReason.shutdown`), hands what changed to the store

@@ -1,0 +1,40 @@
+public import CLASP
+
+/// Read-only counters for metrics and the admin page. Bumped on the router's executor;
+/// read there too (the host copies them out).
+public struct RouterStatistics: Sendable, Equatable {
+    /// Messages decoded from sessions, by kind (indexed by `MessageKind.rawValue`).
+    public internal(set) var received = [UInt64](repeating: 0, count: 256)
+    /// ERROR messages sent, by code.
+    public internal(set) var errorsSent: [UInt16: UInt64] = [:]
+    public internal(set) var sessions = 0
+    public internal(set) var connections = 0
+    public internal(set) var params = 0
+
+    public init() {}
+
+    public func received(_ kind: MessageKind) -> UInt64 { received[Int(kind.rawValue)] }
+
+    mutating func countError(_ code: UInt16) {
+        errorsSent[code, default: 0] &+= 1
+    }
+}
+
+extension RouterCore {
+    /// The counters with the current session, connection and param counts.
+    public var statisticsNow: RouterStatistics {
+        var now = statistics
+        now.sessions = sessionCount
+        now.connections = connectionCount
+        now.params = paramCount
+        return now
+    }
+}
+
+extension RouterCore {
+    /// The params matching `pattern` (all when nil) with value, revision and last writer,
+    /// sorted by address, at most `limit` of them. Read-only, for the admin page.
+    public func paramStates(matching pattern: AddressPattern?, limit: Int) -> [ParamState] {
+        Array(params.states(matching: pattern).prefix(limit))
+    }
+}
