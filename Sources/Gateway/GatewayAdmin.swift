@@ -20,14 +20,16 @@ actor GatewayAdmin: AdminBackend {
     private let restartRequest: @Sendable () -> Void
     private var listening: [Listener] = []
 
-    /// - Parameter settings: the config files' settings, without command-line flags.
+    /// - Parameters:
+    ///   - settings: the config files' settings, without command-line flags.
+    ///   - serverName: the name the gateway runs with (flags included).
     init(
-        settings: GatewaySettings, dataDirectory: String, catalog: BridgeCatalog, supervisor: BridgeSupervisor,
-        logger: Logger, restart: @escaping @Sendable () -> Void
+        settings: GatewaySettings, serverName: String, dataDirectory: String, catalog: BridgeCatalog,
+        supervisor: BridgeSupervisor, logger: Logger, restart: @escaping @Sendable () -> Void
     ) {
         self.settings = settings
         self.bridgeCatalog = catalog
-        self.serverName = settings.router.name
+        self.serverName = serverName
         self.supervisor = supervisor
         self.path = dataDirectory + "/" + Self.fileName
         self.logger = logger

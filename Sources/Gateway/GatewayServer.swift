@@ -129,7 +129,8 @@ enum GatewayServer {
 
         let restart = watcher.restart
         let admin = GatewayAdmin(
-            settings: fileSettings, dataDirectory: dataDirectory, catalog: .standard, supervisor: bridges, logger: logger,
+            settings: fileSettings, serverName: settings.router.name, dataDirectory: dataDirectory, catalog: .standard,
+            supervisor: bridges, logger: logger,
             restart: { restart() })
         var listeners = [Listener(name: "CLASP over WebSocket", scheme: "ws", address: settings.bind, port: server.localPort)]
         if let tcpServer {

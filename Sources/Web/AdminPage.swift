@@ -215,7 +215,7 @@ function open(page) {
   history.replaceState(null, "", "#" + page);
   const every = (fn, ms) => { fn(); timers.push(setInterval(fn, ms)); };
   if (page === "dashboard") every(loadStatus, 2000);
-  if (page === "signals" && !monitor) watch();
+  if (page === "signals") { if (!monitor) watch(); every(loadWriters, 3000); }
   if (page === "transports") loadTransports();
   if (page === "bridges") every(loadBridges, 2000);
   if (page === "security") loadTokens();
@@ -277,6 +277,17 @@ function watch() {
     row.children[4].textContent = e.type;
     row.classList.add("flash"); setTimeout(() => row.classList.remove("flash"), 400);
   };
+}
+
+// Changes arrive without their writer; the param list has it.
+async function loadWriters() {
+  if (!rows.size) return;
+  const answer = await api("GET", "/api/params?limit=500&pattern=" + encodeURIComponent($("monitor-pattern").value || "/**"));
+  if (!answer.ok) return;
+  for (const p of answer.data) {
+    const row = rows.get(p.address);
+    if (row && p.writer) row.children[3].textContent = p.writer;
+  }
 }
 
 function parseValue(raw) {

@@ -28,7 +28,7 @@ private func settings(_ text: String) throws -> GatewaySettings {
 }
 
 /// A fresh temporary directory.
-private func temporaryDirectory() throws -> String {
+func temporaryDirectory() throws -> String {
     var template = Array("/tmp/gateway-tests-XXXXXX".utf8CString)
     let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
         guard let base = buffer.baseAddress, let result = mkdtemp(base) else { return nil }
@@ -38,7 +38,7 @@ private func temporaryDirectory() throws -> String {
     return made
 }
 
-private func writeFile(_ path: String, _ text: String) throws {
+func writeFile(_ path: String, _ text: String) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw TestFailure("cannot write \(path)") }
     defer { close(fd) }

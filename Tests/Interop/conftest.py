@@ -3,7 +3,8 @@
 The binary is `.build/release/clasp-gateway` at the repository root, or `$CLASP_GATEWAY_BIN`.
 Its stderr goes to a log file in the test's temporary directory; the port is read from the one
 `listening on ws://HOST:PORT` line (and the TCP port, when `--tcp-port` is passed, from the
-`listening on tcp://HOST:PORT` line that follows it). Every gateway started here is stopped with SIGTERM and must
+`listening on tcp://HOST:PORT` line that follows it), and the admin page's port from the
+`admin page on http://HOST:PORT/` line. Every gateway started here is stopped with SIGTERM and must
 exit 0 within a few seconds.
 """
 
@@ -27,6 +28,7 @@ REPO = HERE.parent.parent
 GATEWAY_BIN = os.environ.get("CLASP_GATEWAY_BIN") or str(REPO / ".build" / "release" / "clasp-gateway")
 LISTENING = re.compile(r"listening on ws://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 LISTENING_TCP = re.compile(r"listening on tcp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
+ADMIN = re.compile(r"admin page on http://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)/")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
@@ -42,6 +44,8 @@ class GatewayProcess:
         # Only awaited when the TCP port is chosen on the command line.
         self.tcp_port = None
         self.expects_tcp = "--tcp-port" in self.args
+        self.admin_port = None
+        self.expects_admin = "--admin-port" in self.args and self.args[self.args.index("--admin-port") + 1] != "0"
 
     def start(self, expect_listening=True, timeout=START_TIMEOUT):
         if not os.access(GATEWAY_BIN, os.X_OK):
@@ -58,11 +62,14 @@ class GatewayProcess:
             log = self.log()
             match = LISTENING.search(log)
             tcp_match = LISTENING_TCP.search(log)
-            if match and (tcp_match or not self.expects_tcp):
+            admin_match = ADMIN.search(log)
+            if match and (tcp_match or not self.expects_tcp) and (admin_match or not self.expects_admin):
                 self.host = match.group(1).strip("[]")
                 self.port = int(match.group(2))
                 if tcp_match:
                     self.tcp_port = int(tcp_match.group(2))
+                if admin_match:
+                    self.admin_port = int(admin_match.group(2))
                 return self
             if self.process.poll() is not None:
                 pytest.fail(f"gateway exited with {self.process.returncode} before listening:\n{self.log()}")
@@ -114,6 +121,9 @@ def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):
     # Never the fixed default TCP port: several gateways run at once.
     if "--tcp-port" not in extra and "--no-tcp" not in extra:
         args += ["--tcp-port", "0"]
+    # No admin page unless the test asks for one (never the fixed default 8080).
+    if "--admin-port" not in extra:
+        args += ["--admin-port", "0"]
     if data_dir:
         args += ["--data-dir", str(Path(workdir) / "data")]
     args += list(extra)

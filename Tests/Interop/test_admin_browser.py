@@ -1,0 +1,107 @@
+"""The admin page in a real browser: headless Chromium (Debian's chromium + chromium-driver,
+driven by selenium) sets the admin password on first boot, logs out and in again, looks at
+the bridges page, watches a param that a clasp-to client sets appear live, sets one from the
+page, and saves a screenshot to docs/admin.png (shown in the README). Bounded well under 60 s."""
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from admin_client import PASSWORD, admin_gateway
+from conftest import REPO
+from test_python_client import barrier, close_all, connect
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium")
+DRIVER = shutil.which("chromedriver")
+SCREENSHOT = REPO / "docs" / "admin.png"
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM or not DRIVER:
+        pytest.fail("chromium and chromedriver are needed (scripts/test installs Debian's chromium and chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,860"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(15)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_newcomer_sets_a_password_logs_in_and_watches_params_live(own_gateway, browser):
+    started = time.monotonic()
+    gateway = admin_gateway(own_gateway, "--name", "stage-left")
+    wait = WebDriverWait(browser, 15)
+    browser.get(f"http://127.0.0.1:{gateway.admin_port}/")
+
+    # First boot: only the setup form.
+    wait.until(seen.visibility_of_element_located((By.ID, "setup-password")))
+    assert not browser.find_element(By.ID, "nav").is_displayed()
+    browser.find_element(By.ID, "setup-password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "setup-confirm").send_keys(PASSWORD)
+    browser.find_element(By.ID, "setup-submit").click()
+    wait.until(seen.visibility_of_element_located((By.ID, "stats")))
+    wait.until(lambda d: "Sessions" in d.find_element(By.ID, "stats").text)
+
+    # Log out, then in with the password just set.
+    browser.find_element(By.CSS_SELECTOR, 'nav button[data-page="security"]').click()
+    browser.find_element(By.ID, "logout").click()
+    wait.until(seen.visibility_of_element_located((By.ID, "login-password")))
+    browser.find_element(By.ID, "login-password").send_keys("wrong password")
+    browser.find_element(By.ID, "login-submit").click()
+    wait.until(lambda d: "wrong password" in d.find_element(By.ID, "login-error").text)
+    browser.find_element(By.ID, "login-password").clear()
+    browser.find_element(By.ID, "login-password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login-submit").click()
+    wait.until(seen.visibility_of_element_located((By.ID, "nav")))
+
+    # Bridges: this build's kinds (none yet: the page says so).
+    browser.find_element(By.CSS_SELECTOR, 'nav button[data-page="bridges"]').click()
+    wait.until(seen.visibility_of_element_located((By.ID, "bridge-editor")))
+    kinds = browser.find_elements(By.CSS_SELECTOR, "#bridge-kind option")
+    if not kinds:
+        assert browser.find_element(By.ID, "no-kinds").is_displayed()
+
+    # Live signals: a clasp-to client sets a param; it shows up without reloading.
+    browser.find_element(By.CSS_SELECTOR, 'nav button[data-page="signals"]').click()
+    wait.until(lambda d: d.find_element(By.ID, "monitor-state").text == "live")
+
+    async def desk_sets():
+        client = await connect(gateway.url, name="lighting-desk")
+        try:
+            await client.set("/stage/dimmer", 0.6)
+            await client.set("/stage/scene", "warm")
+            await barrier(client)
+        finally:
+            await close_all(client)
+
+    asyncio.run(desk_sets())
+    row = '#monitor-rows tr[data-address="/stage/dimmer"] td.value'
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row) and d.find_element(By.CSS_SELECTOR, row).text == "0.6")
+
+    # Set a value from the page.
+    browser.find_element(By.ID, "set-address").send_keys("/stage/haze")
+    browser.find_element(By.ID, "set-value").send_keys("0.25")
+    browser.find_element(By.CSS_SELECTOR, "#set-form button").click()
+    haze = '#monitor-rows tr[data-address="/stage/haze"] td.value'
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, haze) and d.find_element(By.CSS_SELECTOR, haze).text == "0.25")
+    assert "Set /stage/haze." in browser.find_element(By.ID, "set-result").text
+
+    time.sleep(0.5)  # let the row highlight fade before the picture
+    assert browser.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+    assert time.monotonic() - started < 60
