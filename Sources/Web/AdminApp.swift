@@ -113,8 +113,10 @@ public final class AdminApp: Sendable {
         case ("PUT", "/api/config"), ("POST", "/api/config"):
             return await importConfig(request)
         case ("POST", "/api/restart"):
-            backend.restart()
-            return .json(202, .object([("restarting", .bool(true))]))
+            var accepted = HTTPResponse.json(202, .object([("restarting", .bool(true))]))
+            let backend = self.backend
+            accepted.afterSent = { backend.restart() }
+            return accepted
         case ("GET", "/api/logs"):
             let count = request.query["lines"].flatMap { Int($0) } ?? 200
             return .json(200, .array(logs.last(min(max(count, 0), logs.capacity)).map { .string($0) }))

@@ -62,11 +62,14 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Body
+    /// Runs once the response is written (a restart must not cut its own answer off).
+    public var afterSent: (@Sendable () -> Void)?
 
-    public init(status: Int, headers: [(String, String)] = [], body: Body = .bytes([])) {
+    public init(status: Int, headers: [(String, String)] = [], body: Body = .bytes([]), afterSent: (@Sendable () -> Void)? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.afterSent = afterSent
     }
 
     public static func text(_ status: Int, _ text: String, type: String = "text/plain; charset=utf-8") -> HTTPResponse {

@@ -1,11 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// A JSON value. Objects keep their keys in order (for output); parsing uses Foundation's
-/// decoder, so input objects come in no particular order.
+/// A JSON value. Objects keep their members in order.
 public enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -38,7 +31,7 @@ public enum JSON: Sendable, Equatable {
 
     /// Parses a request body; nil when it is not JSON.
     public static func parse(_ bytes: [UInt8]) -> JSON? {
-        try? JSONDecoder().decode(JSON.self, from: Data(bytes))
+        JSONReader.parse(bytes)
     }
 
     /// Compact JSON text.
@@ -53,7 +46,7 @@ public enum JSON: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .integer(let number): out += String(number)
-        case .number(let number): out += number.isFinite ? String(number) : "null"
+        case .number(let number): out += number.isFinite ? String(number) : "null"  // `1.0` stays a float
         case .string(let text): JSON.quote(text, into: &out)
         case .array(let items):
             out += "["
@@ -98,38 +91,168 @@ public enum JSON: Sendable, Equatable {
     }
 }
 
-extension JSON: Decodable {
-    public init(from decoder: any Decoder) throws {
-        if var list = try? decoder.unkeyedContainer() {
+/// A strict JSON reader (RFC 8259): numbers with a fraction or exponent are `.number`, others
+/// `.integer`, so `1.0` stays a float; nesting at most 64 deep.
+private struct JSONReader {
+    let bytes: [UInt8]
+    var index = 0
+
+    static func parse(_ bytes: [UInt8]) -> JSON? {
+        var reader = JSONReader(bytes: bytes)
+        guard let value = reader.value(depth: 0) else { return nil }
+        reader.skipSpace()
+        return reader.index == bytes.count ? value : nil
+    }
+
+    private mutating func skipSpace() {
+        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+    }
+
+    private mutating func literal(_ text: String, _ value: JSON) -> JSON? {
+        let expected = Array(text.utf8)
+        guard bytes.count - index >= expected.count, Array(bytes[index..<index + expected.count]) == expected else { return nil }
+        index += expected.count
+        return value
+    }
+
+    private mutating func value(depth: Int) -> JSON? {
+        guard depth < 64 else { return nil }
+        skipSpace()
+        guard index < bytes.count else { return nil }
+        switch bytes[index] {
+        case UInt8(ascii: "n"): return literal("null", .null)
+        case UInt8(ascii: "t"): return literal("true", .bool(true))
+        case UInt8(ascii: "f"): return literal("false", .bool(false))
+        case UInt8(ascii: "\""): return string().map(JSON.string)
+        case UInt8(ascii: "["):
+            index += 1
             var items: [JSON] = []
-            while !list.isAtEnd { items.append(try list.decode(JSON.self)) }
-            self = .array(items)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            self = .object(try object.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
-                ($0.stringValue, try object.decode(JSON.self, forKey: $0))
-            })
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            self = .null
-        } else if let flag = try? single.decode(Bool.self) {
-            self = .bool(flag)
-        } else if let number = try? single.decode(Int64.self) {
-            self = .integer(number)
-        } else if let number = try? single.decode(Double.self) {
-            self = .number(number)
-        } else {
-            self = .string(try single.decode(String.self))
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
+            while true {
+                guard let item = value(depth: depth + 1) else { return nil }
+                items.append(item)
+                skipSpace()
+                guard index < bytes.count else { return nil }
+                index += 1
+                if bytes[index - 1] == UInt8(ascii: "]") { return .array(items) }
+                guard bytes[index - 1] == UInt8(ascii: ",") else { return nil }
+            }
+        case UInt8(ascii: "{"):
+            index += 1
+            var members: [(String, JSON)] = []
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                guard let member = value(depth: depth + 1) else { return nil }
+                members.append((key, member))
+                skipSpace()
+                guard index < bytes.count else { return nil }
+                index += 1
+                if bytes[index - 1] == UInt8(ascii: "}") { return .object(members) }
+                guard bytes[index - 1] == UInt8(ascii: ",") else { return nil }
+            }
+        default:
+            return number()
         }
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    private mutating func number() -> JSON? {
+        let start = index
+        var isFloat = false
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let digitsStart = index
+        while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+        let digits = index - digitsStart
+        guard digits > 0, !(digits > 1 && bytes[digitsStart] == 0x30) else { return nil }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            isFloat = true
+            index += 1
+            let fraction = index
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+            guard index > fraction else { return nil }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            isFloat = true
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            let exponent = index
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+            guard index > exponent else { return nil }
+        }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if !isFloat, let integer = Int64(text) { return .integer(integer) }
+        guard let number = Double(text), number.isFinite else { return nil }
+        return .number(number)
+    }
+
+    /// A string starting at the opening quote.
+    private mutating func string() -> String? {
+        index += 1
+        var out: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(validating: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { return nil }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4() else { return nil }
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        // A surrogate pair: the low half must follow as another \u escape.
+                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+                        index += 2
+                        guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let character = Unicode.Scalar(scalar) else { return nil }
+                    out += Array(String(character).utf8)
+                default: return nil
+                }
+            default:
+                guard byte >= 0x20 else { return nil }
+                out.append(byte)
+            }
+        }
+        return nil
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard bytes.count - index >= 4 else { return nil }
+        var value: UInt32 = 0
+        for byte in bytes[index..<index + 4] {
+            let digit: UInt32
+            switch byte {
+            case 0x30...0x39: digit = UInt32(byte - 0x30)
+            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+            default: return nil
+            }
+            value = value << 4 | digit
+        }
+        index += 4
+        return value
     }
 }

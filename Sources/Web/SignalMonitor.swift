@@ -1,4 +1,5 @@
 import CLASP
+import Synchronization
 import Transports
 
 /// The live signal monitor and value writes, each through an in-process router session of
@@ -8,7 +9,9 @@ enum SignalMonitor {
     /// values (`snapshot`), then each change. The session closes when the client goes away.
     static func events(host: RouterHost, pattern: String) -> AsyncStream<[UInt8]> {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1_024))
-        let opening = Task {
+        let owner = SessionOwner()
+        continuation.onTermination = { _ in owner.end() }
+        Task {
             do {
                 let session = try await LocalSession.open(
                     host: host, name: "admin-monitor",
@@ -18,7 +21,7 @@ enum SignalMonitor {
                         }
                     },
                     closed: { _ in continuation.finish() })
-                continuation.onTermination = { _ in session.close() }
+                guard owner.adopt(session) else { return }
                 try session.send(.subscribe(Subscribe(id: 1, pattern: pattern)))
                 // A comment line now, so the browser sees the stream open even with no params yet.
                 continuation.yield(Array(": subscribed\n\n".utf8))
@@ -28,7 +31,6 @@ enum SignalMonitor {
                 continuation.finish()
             }
         }
-        continuation.onTermination = { _ in opening.cancel() }
         return stream
     }
 
@@ -94,6 +96,31 @@ enum SignalMonitor {
             }
         }
         return .failure(SetFailure(status: 504, message: "the router did not answer"))
+    }
+
+    /// The monitor's session, closed when the stream ends — also when it ends before the
+    /// session is open.
+    private final class SessionOwner: Sendable {
+        private let state = Mutex<(session: LocalSession?, ended: Bool)>((nil, false))
+
+        /// False (and the session closed) when the stream ended already.
+        func adopt(_ session: LocalSession) -> Bool {
+            let ended = state.withLock { state in
+                if !state.ended { state.session = session }
+                return state.ended
+            }
+            if ended { session.close() }
+            return !ended
+        }
+
+        func end() {
+            let session = state.withLock { state in
+                state.ended = true
+                defer { state.session = nil }
+                return state.session
+            }
+            session?.close()
+        }
     }
 
     struct SetFailure: Error {
