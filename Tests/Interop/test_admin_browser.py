@@ -1,7 +1,7 @@
 """The admin page in a real browser: headless Chromium (Debian's chromium + chromium-driver,
 driven by selenium) sets the admin password on first boot, logs out and in again, looks at
-the bridges page, watches a param that a clasp-to client sets appear live, sets one from the
-page, and saves a screenshot to docs/admin.png (shown in the README). Bounded well under 60 s."""
+the bridges page, watches a param that a clasp-to client sets appear live (with its writer),
+sets one from the page, and saves a screenshot to docs/admin.png (shown in the README). Bounded well under 60 s."""
 
 import asyncio
 import shutil
@@ -100,6 +100,9 @@ def test_newcomer_sets_a_password_logs_in_and_watches_params_live(own_gateway, b
     haze = '#monitor-rows tr[data-address="/stage/haze"] td.value'
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, haze) and d.find_element(By.CSS_SELECTOR, haze).text == "0.25")
     assert "Set /stage/haze." in browser.find_element(By.ID, "set-result").text
+    # The writer (the session id of the client that set it) is filled in from the param list.
+    writer = '#monitor-rows tr[data-address="/stage/dimmer"] td:nth-child(4)'
+    wait.until(lambda d: len(d.find_element(By.CSS_SELECTOR, writer).text) == 36)
 
     time.sleep(0.5)  # let the row highlight fade before the picture
     assert browser.save_screenshot(str(SCREENSHOT))
