@@ -387,7 +387,7 @@ async function loadBridges() {
   const answer = await api("GET", "/api/bridges");
   if (!answer.ok) return;
   const body = $("bridge-rows"); body.textContent = "";
-  $("bridge-empty").textContent = answer.data.length ? "" : "No bridges yet. Add one below.";
+  $("bridge-empty").textContent = answer.data.length ? "" : kinds.length ? "No bridges yet. Add one below." : "No bridges.";
   for (const b of answer.data) {
     const row = document.createElement("tr"); row.dataset.bridge = b.id;
     cell(row, b.id, "mono"); cell(row, b.kind);
