@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from clasp_wire import (UDPClient, bundle_payload, decode_frame, frame, ping_payload, publish_payload, set_payload,
+from clasp_wire import (UDPClient, bundle_payload, decode_frame, frame, get_payload, ping_payload, publish_payload, set_payload,
                         subscribe_payload)
 from conftest import GATEWAY_BIN, async_test, wait_until
 from test_python_client import barrier, close_all, collector, connect, values_for
@@ -70,9 +70,9 @@ async def test_only_a_hello_opens_a_session(own_gateway):
         assert await stranger.nothing_within(0.5) == []
         await stranger.hello("late-hello")
         # Nothing of the stray SET was applied.
-        stranger.send_payload(subscribe_payload(1, "/u/stray"))
-        snapshot, _ = await stranger.expect(lambda m: m["type"] == "SNAPSHOT")
-        assert snapshot["params"] == []
+        stranger.send_payload(get_payload("/u/stray"))
+        error, _ = await stranger.expect(lambda m: m["type"] in ("ERROR", "SNAPSHOT"))
+        assert error["type"] == "ERROR" and error["code"] == 201, error
     finally:
         stranger.close()
 
