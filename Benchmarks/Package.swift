@@ -82,6 +82,22 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // CLASP over UDP: single hop and 1→1 throughput against an in-process router and
+        // `UDPServer` (docs/benchmarks.md, "Transports — UDP").
+        .executableTarget(
+            name: "UDPBenchmarks",
+            dependencies: [
+                .product(name: "CLASP", package: rootPackageIdentity),
+                .product(name: "Router", package: rootPackageIdentity),
+                .product(name: "Transports", package: rootPackageIdentity),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "UDPBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
         // A plain loop for profiling with perf (`swift build -c release --product CodecProfile`).
         // Not under a directory named `Benchmarks`, so the benchmark plugin does not run it.
         .executableTarget(

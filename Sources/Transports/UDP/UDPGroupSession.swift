@@ -89,18 +89,16 @@ final class UDPGroupSession: ChannelSessionHandler, OutboundSink {
 
     func send(_ frame: OutboundFrame) {
         guard !receiving, !destinations.isEmpty, let pump else { return }
-        switch Self.kind(of: frame.bytes) {
-        case .set?, .publish?:
+        if Self.isUpdate(frame.bytes) {
             if case .slowConsumer = pump.send(frame) {
                 // The group cannot take the 503; drop what waited and keep serving.
                 logger.warning("udp group: outbound queue overflowed, queued updates dropped")
             }
-        case .error?:
+        } else if Self.kind(of: frame.bytes) == .error {
             let reason = (try? FrameCodec.decode(frame.bytes)).map { "\($0.message)" } ?? "undecodable"
             logger.warning("udp group session: the router answered with \(reason)")
-        default:
-            break  // WELCOME, SNAPSHOT, ACK, PONG: replies with no one to read them
         }
+        // Anything else (WELCOME, SNAPSHOT, ACK, PONG) is a reply with no one to read it.
     }
 
     func closeRequestedByRouter(_ reason: CloseReason) {
@@ -117,7 +115,8 @@ final class UDPGroupSession: ChannelSessionHandler, OutboundSink {
     var canWrite: Bool { transport?.canWrite ?? false }
 
     func write(_ frame: OutboundFrame) {
-        guard let transport else { return }
+        // Only updates: not the ERROR 503 the pump writes when its queue overflows.
+        guard let transport, Self.isUpdate(frame.bytes) else { return }
         guard frame.bytes.count <= maxDatagramBytes else {
             logger.warning("udp group: \(frame.bytes.count)-byte update over the \(maxDatagramBytes)-byte datagram budget, not sent")
             return
@@ -128,6 +127,12 @@ final class UDPGroupSession: ChannelSessionHandler, OutboundSink {
     }
 
     func flush() { transport?.flush() }
+
+    /// A SET or PUBLISH: what goes out to the group.
+    static func isUpdate(_ frame: [UInt8]) -> Bool {
+        let kind = kind(of: frame)
+        return kind == .set || kind == .publish
+    }
 
     /// The message type of a frame the router encoded (binary payload).
     static func kind(of frame: [UInt8]) -> MessageKind? {

@@ -92,11 +92,11 @@ final class UDPPeer: ChannelSessionHandler, OutboundSink {
         case .publish(let publish)?: address = publish.address
         default: address = nil
         }
-        let error = ErrorMessage(
-            code: ErrorCode.invalidValue.rawValue,
-            message: "\(kind) of \(frame.count) bytes is over the UDP datagram budget of \(budget) bytes; not sent",
-            address: address)
+        let why = "\(kind) of \(frame.count) bytes is over the UDP datagram budget of \(budget) bytes; not sent"
         // Cannot fail: a short message (addresses are bounded far below the payload limit).
-        return (try? Message.error(error).encodedFrame()) ?? []
+        let bytes = (try? Message.error(ErrorMessage(code: ErrorCode.invalidValue.rawValue, message: why, address: address)).encodedFrame()) ?? []
+        guard bytes.count > budget else { return bytes }
+        // A long address would make the ERROR itself too large: it goes without.
+        return (try? Message.error(ErrorMessage(code: ErrorCode.invalidValue.rawValue, message: why)).encodedFrame()) ?? []
     }
 }
