@@ -420,6 +420,8 @@ def test_multicast_and_broadcast_frames_in_and_subscribed_updates_out_inside_a_n
         assert ("SET", "/group/in/multicast", 42) in client, seen
         assert ("SET", "/group/in/broadcast", 43) in client, seen
         assert ("SET", "/group/out/from-group", 5) in client, seen
+        # The gateway's own group datagram, looped back to it, is not applied a second time.
+        assert client.count(("SET", "/group/out/from-unicast", 7)) == 1, seen
         from_gateway = [tuple(m[:3]) for m in seen["member"] if m[3] == 7333]
         # A subscribed update from a unicast session goes out to the group …
         assert ("SET", "/group/out/from-unicast", 7) in from_gateway, seen

@@ -34,9 +34,6 @@ final class UDPDatagramHandler: ChannelInboundHandler {
         self.idleTimeout = .nanoseconds(Int64(max(0.001, min(configuration.idleTimeout, 1e6)) * 1e9))
     }
 
-    /// Sessions open (tests).
-    var peerCount: Int { peers.count }
-
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {

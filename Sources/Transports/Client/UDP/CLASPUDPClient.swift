@@ -119,24 +119,21 @@ public final class CLASPUDPClient: Sendable {
             try? await channel.close()
             throw .connectionClosed
         }
-        let client = CLASPUDPClient(
-            welcome: Welcome(features: [], time: 0, session: "", name: ""), messages: messages, channel: channel, handler: handler,
-            clock: clock)
         let reply: Message
         do {
-            reply = try await client.exchange(hello, expecting: .welcome, what: "WELCOME")
+            reply = try await exchange(hello, expecting: .welcome, what: "WELCOME", channel: channel, handler: handler)
         } catch {
-            await client.close()
+            try? await channel.close()
             throw error
         }
         switch reply {
         case .welcome(let welcome):
             return CLASPUDPClient(welcome: welcome, messages: messages, channel: channel, handler: handler, clock: clock)
         case .error(let error):
-            await client.close()
+            try? await channel.close()
             throw .serverError(code: error.code, message: error.message)
         default:
-            await client.close()
+            try? await channel.close()
             throw .unexpectedReply("\(reply)")
         }
     }
@@ -175,7 +172,8 @@ public final class CLASPUDPClient: Sendable {
         } catch {
             throw .encoding(error)
         }
-        switch try await exchange(bytes, expecting: expectation, what: "the ACK of \(message.kind.name)") {
+        let what = "the ACK of \(message.kind.name)"
+        switch try await Self.exchange(bytes, expecting: expectation, what: what, channel: channel, handler: handler) {
         case .ack(let ack): return .ack(ack)
         case .error(let error): return .error(error)
         case let other: throw .unexpectedReply("\(other)")
@@ -194,9 +192,12 @@ public final class CLASPUDPClient: Sendable {
         }
     }
 
-    private func exchange(_ frame: [UInt8], expecting expectation: UDPClientHandler.Expectation, what: String) async throws(CLASPClientError) -> Message {
+    /// Sends `frame` reliably (see `UDPClientHandler`) and waits for the message answering it.
+    private static func exchange(
+        _ frame: [UInt8], expecting expectation: UDPClientHandler.Expectation, what: String, channel: any Channel,
+        handler: NIOLoopBound<UDPClientHandler>
+    ) async throws(CLASPClientError) -> Message {
         guard channel.isActive else { throw .connectionClosed }
-        let handler = self.handler
         do {
             return try await handler.eventLoop.flatSubmit {
                 let promise = handler.eventLoop.makePromise(of: Message.self)
