@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Codec, clock-sync, state and signal benchmarks. A separate package so the root `swift build` never builds them.
+// Codec, clock-sync, state, signal and UDP benchmarks. A separate package so the root `swift build` never builds them.
 // Run: swift package --allow-writing-to-package-directory benchmark
 // A path dependency's identity is its directory name, which depends on the checkout
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
