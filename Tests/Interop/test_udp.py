@@ -352,6 +352,8 @@ def drain(s, seconds):
 # Group member: bound to the group address, so unicast to the gateway's port never lands here.
 member = udp((group, port))
 member.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+# Broadcast listener: bound to the broadcast address, for the same reason.
+listener = udp(("127.255.255.255", port))
 
 client = udp()
 client.sendto(frame(hello_payload("unicast-in-ns")), ("127.0.0.1", port))
@@ -371,9 +373,11 @@ client.sendto(frame(set_payload("/group/out/from-unicast", 7)), ("127.0.0.1", po
 
 at_client = drain(client, 1.0)
 at_member = drain(member, 0.5)
+at_listener = drain(listener, 0.3)
 print(json.dumps({
     "client": [[m["type"], m.get("address"), m.get("value")] for m, _ in at_client],
     "member": [[m["type"], m.get("address"), m.get("value"), addr[1]] for m, addr in at_member],
+    "listener": [[m["type"], m.get("address"), m.get("value"), addr[1]] for m, addr in at_listener],
 }))
 """
 
@@ -422,11 +426,13 @@ def test_multicast_and_broadcast_frames_in_and_subscribed_updates_out_inside_a_n
         assert ("SET", "/group/out/from-group", 5) in client, seen
         # The gateway's own group datagram, looped back to it, is not applied a second time.
         assert client.count(("SET", "/group/out/from-unicast", 7)) == 1, seen
-        from_gateway = [tuple(m[:3]) for m in seen["member"] if m[3] == 7333]
-        # A subscribed update from a unicast session goes out to the group …
-        assert ("SET", "/group/out/from-unicast", 7) in from_gateway, seen
-        # … but what came in from the group is not sent back to it, and nothing unsubscribed.
-        assert all(address == "/group/out/from-unicast" for _, address, _ in from_gateway), seen
+        for receiver in ("member", "listener"):
+            from_gateway = [tuple(m[:3]) for m in seen[receiver] if m[3] == 7333]
+            # A subscribed update from a unicast session goes out to the group and the
+            # broadcast address …
+            assert from_gateway.count(("SET", "/group/out/from-unicast", 7)) == 1, (receiver, seen)
+            # … but what came in from the group is not sent back, and nothing unsubscribed.
+            assert all(address == "/group/out/from-unicast" for _, address, _ in from_gateway), (receiver, seen)
     finally:
         if gateway is not None and gateway.poll() is None:
             gateway.terminate()
