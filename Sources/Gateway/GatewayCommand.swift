@@ -24,7 +24,7 @@ enum GatewayExit {
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clasp-gateway",
-        abstract: "CLASP router and gateway (WebSocket and TCP, wire-compatible with the CLASP reference).",
+        abstract: "CLASP router and gateway (WebSocket, TCP and UDP, wire-compatible with the CLASP reference).",
         discussion: """
             Settings come from, in order of precedence: these flags, <data-dir>/gateway.toml (saved \
             by the admin page), the config file (--config), then the embedded defaults. See \
@@ -54,6 +54,11 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-tcp"), help: "Do not listen on TCP.")
     var noTCP = false
+
+    @Option(
+        name: .customLong("udp-port"),
+        help: ArgumentHelp("UDP port (one frame per datagram); 0 disables UDP. (default: 7333)", valueName: "port"))
+    var udpPort: Int?
 
     @Option(
         name: .customLong("admin-port"),
@@ -87,6 +92,9 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         if let tcpPort, !(0...65_535).contains(tcpPort) {
             throw ValidationError("--tcp-port must be an integer from 0 to 65535, got \(tcpPort)")
+        }
+        if let udpPort, !(0...65_535).contains(udpPort) {
+            throw ValidationError("--udp-port must be an integer from 0 to 65535 (0 disables), got \(udpPort)")
         }
         if let adminPort, !(0...65_535).contains(adminPort) {
             throw ValidationError("--admin-port must be an integer from 0 to 65535 (0 disables), got \(adminPort)")
@@ -138,6 +146,10 @@ struct GatewayCommand: AsyncParsableCommand {
             settings.tcp.enabled = true
         }
         if noTCP { settings.tcp.enabled = false }
+        if let udpPort {
+            settings.udp.port = udpPort
+            settings.udp.enabled = udpPort != 0
+        }
         if let dataDir { settings.dataDirectory = dataDir }
         if let logLevel { settings.logLevel = logLevel.level }
         if let name { settings.router.name = name }

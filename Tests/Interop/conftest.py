@@ -3,8 +3,9 @@
 The binary is `.build/release/clasp-gateway` at the repository root, or `$CLASP_GATEWAY_BIN`.
 Its stderr goes to a log file in the test's temporary directory; the port is read from the one
 `listening on ws://HOST:PORT` line (and the TCP port, when `--tcp-port` is passed, from the
-`listening on tcp://HOST:PORT` line that follows it), and the admin page's port from the
-`admin page on http://HOST:PORT/` line. Every gateway started here is stopped with SIGTERM and must
+`listening on tcp://HOST:PORT` line that follows it; UDP is off unless `--udp-port` is passed),
+and the admin page's port from the `admin page on http://HOST:PORT/` line (no admin page unless
+`--admin-port` is passed). Every gateway started here is stopped with SIGTERM and must
 exit 0 within a few seconds.
 """
 
@@ -28,6 +29,7 @@ REPO = HERE.parent.parent
 GATEWAY_BIN = os.environ.get("CLASP_GATEWAY_BIN") or str(REPO / ".build" / "release" / "clasp-gateway")
 LISTENING = re.compile(r"listening on ws://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 LISTENING_TCP = re.compile(r"listening on tcp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
+LISTENING_UDP = re.compile(r"listening on udp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 ADMIN = re.compile(r"admin page on http://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)/")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -44,6 +46,10 @@ class GatewayProcess:
         # Only awaited when the TCP port is chosen on the command line.
         self.tcp_port = None
         self.expects_tcp = "--tcp-port" in self.args
+        # Only awaited when the command line turns UDP on (a non-zero --udp-port).
+        self.udp_port = None
+        udp_at = self.args.index("--udp-port") if "--udp-port" in self.args else None
+        self.expects_udp = udp_at is not None and self.args[udp_at + 1] != "0"
         self.admin_port = None
         self.expects_admin = "--admin-port" in self.args and self.args[self.args.index("--admin-port") + 1] != "0"
 
@@ -62,12 +68,18 @@ class GatewayProcess:
             log = self.log()
             match = LISTENING.search(log)
             tcp_match = LISTENING_TCP.search(log)
+            udp_match = LISTENING_UDP.search(log)
             admin_match = ADMIN.search(log)
-            if match and (tcp_match or not self.expects_tcp) and (admin_match or not self.expects_admin):
+            if (
+                match and (tcp_match or not self.expects_tcp) and (udp_match or not self.expects_udp)
+                and (admin_match or not self.expects_admin)
+            ):
                 self.host = match.group(1).strip("[]")
                 self.port = int(match.group(2))
                 if tcp_match:
                     self.tcp_port = int(tcp_match.group(2))
+                if udp_match:
+                    self.udp_port = int(udp_match.group(2))
                 if admin_match:
                     self.admin_port = int(admin_match.group(2))
                 return self
@@ -121,6 +133,9 @@ def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):
     # Never the fixed default TCP port: several gateways run at once.
     if "--tcp-port" not in extra and "--no-tcp" not in extra:
         args += ["--tcp-port", "0"]
+    # Nor the fixed default UDP port: UDP is off unless a test asks for it (0 disables it).
+    if "--udp-port" not in extra:
+        args += ["--udp-port", "0"]
     # No admin page unless the test asks for one (never the fixed default 8080).
     if "--admin-port" not in extra:
         args += ["--admin-port", "0"]
