@@ -348,6 +348,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
     }
 
     private func slowConsumer(context: ChannelHandlerContext) {
+        host.slowConsumerClosed()
         logger.warning(
             "closing slow consumer",
             metadata: ["queued_frames": "\(queue.count)", "queued_bytes": "\(queue.byteCount)"]

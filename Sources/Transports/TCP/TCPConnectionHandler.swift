@@ -270,6 +270,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     }
 
     private func slowConsumer(context: ChannelHandlerContext) {
+        host.slowConsumerClosed()
         logger.warning(
             "closing slow consumer",
             metadata: ["queued_frames": "\(queue.count)", "queued_bytes": "\(queue.byteCount)"]
