@@ -64,7 +64,7 @@ extension RouterCore {
     func flushIfCommitWaiting() {
         guard commitWaitingOnPending, storeLink?.hasPendingChanges == true else { return }
         commitWaitingOnPending = false
-        storeLink?.flush(params, timelines)
+        storeLink?.flush(params, timelines, now: clock.monotonicNanoseconds())
     }
 
     func releaseHeldReplies(through sequence: UInt64, failure: String?) {

@@ -171,14 +171,16 @@ public final class RouterCore {
         runTimelines()
         expireParams()
         if let deadline = storeLink?.deadline, deadline <= clock.monotonicNanoseconds() {
-            storeLink?.flush(params, timelines)
+            storeLink?.flush(params, timelines, now: clock.monotonicNanoseconds())
         }
         requestNextWakeUp()
     }
 
     /// The store wrote every batch up to `sequence`: replies waiting for them go out.
     public func stored(through sequence: UInt64) {
-        storeLink?.written(through: sequence)
+        for latency in storeLink?.written(through: sequence, now: clock.monotonicNanoseconds()) ?? [] {
+            statistics.countStoreWrite(nanoseconds: latency)
+        }
         releaseHeldReplies(through: sequence, failure: nil)
     }
 
@@ -193,7 +195,7 @@ public final class RouterCore {
 
     /// Hands everything changed so far to the store (at shutdown, before closing it).
     public func flushStore() {
-        storeLink?.flush(params, timelines)
+        storeLink?.flush(params, timelines, now: clock.monotonicNanoseconds())
     }
 
     /// Closes every connection with `CloseReason.shutdown`.

@@ -10,6 +10,10 @@ public struct RouterStatistics: Sendable, Equatable {
     public internal(set) var sessions = 0
     public internal(set) var connections = 0
     public internal(set) var params = 0
+    /// State-store batches written, and their summed and longest time from hand-over to on disk.
+    public internal(set) var storeWrites: UInt64 = 0
+    public internal(set) var storeWriteSeconds: Double = 0
+    public internal(set) var storeWriteMaxSeconds: Double = 0
 
     public init() {}
 
@@ -17,6 +21,13 @@ public struct RouterStatistics: Sendable, Equatable {
 
     mutating func countError(_ code: UInt16) {
         errorsSent[code, default: 0] &+= 1
+    }
+
+    mutating func countStoreWrite(nanoseconds: UInt64) {
+        let seconds = Double(nanoseconds) / 1e9
+        storeWrites &+= 1
+        storeWriteSeconds += seconds
+        storeWriteMaxSeconds = max(storeWriteMaxSeconds, seconds)
     }
 }
 

@@ -23,6 +23,8 @@ struct StoreLink {
         let commits: [CommitRecord]
         let timelinesDirty: Swift.Set<ExactText>
         let timelinesRemoved: Swift.Set<ExactText>
+        /// Monotonic ns when the batch was handed to the store.
+        let handedAt: UInt64
     }
     private var nextSequence: UInt64 = 1
     /// Every batch up to this one is on disk.
@@ -73,7 +75,7 @@ struct StoreLink {
     }
 
     /// Hands the pending changes to the store as one batch (nothing when there are none).
-    mutating func flush(_ params: ParamTable, _ timelines: TimelineEngine) {
+    mutating func flush(_ params: ParamTable, _ timelines: TimelineEngine, now: UInt64) {
         deadline = nil
         guard hasPendingChanges else { return }
         let batch = StoreBatch(
@@ -88,7 +90,7 @@ struct StoreLink {
             timelineRemovals: timelinesRemoved.map { String($0.text) })
         inFlight.append(InFlight(
             sequence: nextSequence, dirty: dirty, removed: removed, commits: commits,
-            timelinesDirty: timelinesDirty, timelinesRemoved: timelinesRemoved))
+            timelinesDirty: timelinesDirty, timelinesRemoved: timelinesRemoved, handedAt: now))
         nextSequence &+= 1
         dirty = []
         removed = []
@@ -98,9 +100,12 @@ struct StoreLink {
         store.write(batch)
     }
 
-    mutating func written(through sequence: UInt64) {
+    /// Returns how long each batch now on disk took, from hand-over to written (ns).
+    mutating func written(through sequence: UInt64, now: UInt64) -> [UInt64] {
         storedThrough = max(storedThrough, sequence)
+        let done = inFlight.filter { $0.sequence <= sequence }.map { now &- $0.handedAt }
         inFlight.removeAll { $0.sequence <= sequence }
+        return done
     }
 
     /// The batches up to `sequence` were not written: their changes join the next batch

@@ -2,6 +2,7 @@ public import CLASP
 public import Logging
 public import NIOCore
 public import Router
+import Synchronization
 
 /// Owns a `RouterCore` and confines it to one `EventLoop` (design §2: one serial executor, no
 /// locks on the hot path).
@@ -19,6 +20,7 @@ public final class RouterHost: Sendable {
     private let core: NIOLoopBoundBox<RouterCore>
     private let isShutDown: NIOLoopBoundBox<Bool>
     private let ticker: RepeatedTask
+    private let slowConsumers = Atomic<UInt64>(0)
     /// The armed wake-up: its deadline and task.
     private let wakeUp: NIOLoopBoundBox<(deadline: UInt64, task: Scheduled<Void>)?>
 
@@ -136,6 +138,14 @@ public final class RouterHost: Sendable {
         let core = self.core
         return (try? await eventLoop.submit { core.value.connectionCount }.get()) ?? 0
     }
+
+    /// A transport closed a session that could not keep up (its outbound queue overflowed).
+    public func slowConsumerClosed() {
+        slowConsumers.add(1, ordering: .relaxed)
+    }
+
+    /// Sessions closed so far because their outbound queue overflowed.
+    public var slowConsumerCloses: UInt64 { slowConsumers.load(ordering: .relaxed) }
 
     /// The router's counters now.
     public func statistics() async -> RouterStatistics {

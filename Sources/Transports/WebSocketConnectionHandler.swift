@@ -285,6 +285,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
     func send(_ frame: OutboundFrame) {
         guard state == .open, let pump else { return }
         if case .slowConsumer(let frames, let bytes) = pump.send(frame) {
+            host.slowConsumerClosed()
             logger.warning("closing slow consumer", metadata: ["queued_frames": "\(frames)", "queued_bytes": "\(bytes)"])
             notifyRouterGone()
             closeGracefully(code: .policyViolation, reason: CloseReason.slowConsumer.description)

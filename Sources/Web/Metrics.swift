@@ -25,6 +25,12 @@ extension AdminApp {
         for code in statistics.errorsSent.keys.sorted() {
             out += "clasp_errors_sent_total{code=\"\(code)\"} \(statistics.errorsSent[code] ?? 0)\n"
         }
+        family("clasp_slow_consumer_closes_total", "counter", "Sessions closed because their outbound queue overflowed (nothing is dropped silently).")
+        out += "clasp_slow_consumer_closes_total \(host.slowConsumerCloses)\n"
+        family("clasp_store_write_seconds", "summary", "Time from handing a batch of changes to the state store to its being on disk.")
+        out += "clasp_store_write_seconds_sum \(statistics.storeWriteSeconds)\nclasp_store_write_seconds_count \(statistics.storeWrites)\n"
+        family("clasp_store_write_seconds_max", "gauge", "The longest such write since start.")
+        out += "clasp_store_write_seconds_max \(statistics.storeWriteMaxSeconds)\n"
         let reports = await backend.bridgeReports()
         family("clasp_bridge_running", "gauge", "1 when the bridge runs, 0 when disabled, starting or retrying.")
         for report in reports {

@@ -158,6 +158,13 @@ def test_metrics_status_transports_and_openapi(own_gateway):
     set_count = [line for line in text.splitlines() if line.startswith('clasp_messages_received_total{type="SET"}')]
     assert set_count and int(set_count[0].split()[-1]) >= 1
     assert "clasp_sessions " in text and "process_resident_memory_bytes " in text
+    assert "clasp_slow_consumer_closes_total 0" in text
+    # The SET above reached the state store within its flush interval.
+    deadline = time.monotonic() + 5
+    while "clasp_store_write_seconds_count 0" in text and time.monotonic() < deadline:
+        time.sleep(0.1)
+        text = admin.get("/metrics").text
+    assert "clasp_store_write_seconds_count 0" not in text and "clasp_store_write_seconds_sum " in text
 
     status = admin.get("/api/status").json()
     assert status["version"] and status["memory_rss_bytes"] > 1_000_000 and status["params"] == 1

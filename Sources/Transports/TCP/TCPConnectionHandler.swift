@@ -219,6 +219,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler, 
     func send(_ frame: OutboundFrame) {
         guard state == .open, let pump else { return }
         if case .slowConsumer(let frames, let bytes) = pump.send(frame) {
+            host.slowConsumerClosed()
             logger.warning("closing slow consumer", metadata: ["queued_frames": "\(frames)", "queued_bytes": "\(bytes)"])
             notifyRouterGone()
             closeGracefully(reason: CloseReason.slowConsumer.description)

@@ -167,6 +167,7 @@ final class UDPDatagramHandler: ChannelInboundHandler {
 
     /// The session's queue overflowed (its ERROR 503 is written): it ends.
     func slowConsumer(_ peer: UDPPeer) {
+        host.slowConsumerClosed()
         logger.warning("closing slow consumer", metadata: ["peer": "\(peer.address)"])
         peer.end(core: host.coreOnLoop)
     }
