@@ -97,8 +97,13 @@ actor GatewayAdmin: AdminBackend {
         settings = updated
     }
 
-    /// `limits.max_sessions: must be … (imported file line 3)` → field and reason.
+    /// `limits.max_sessions: must be … (imported file line 3)` → field and reason;
+    /// `unknown key server.nmae (…)` and `unknown table [limit] (…)` name the key or table.
     private static func problem(_ message: String) -> ConfigRefusal.Problem {
+        for prefix in ["unknown key ", "unknown table "] where message.hasPrefix(prefix) {
+            let name = message.dropFirst(prefix.count).prefix { $0 != " " }
+            return .init(field: String(name.filter { $0 != "[" && $0 != "]" }), reason: message)
+        }
         let parts = message.split(separator: ": ", maxSplits: 1)
         guard parts.count == 2, !parts[0].contains(" ") else { return .init(field: "", reason: message) }
         return .init(field: String(parts[0]), reason: String(parts[1]))

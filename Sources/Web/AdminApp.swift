@@ -393,17 +393,20 @@ public final class AdminApp: Sendable {
         return .problem(refusal.status, "\(message): \(detail)", problems: refusal.problems.map { ($0.field, $0.reason) })
     }
 
+    /// A bridge option from JSON: a plain value, or a list of plain values (as the config
+    /// file's arrays); nil for null, objects and nested lists.
     static func optionValue(_ json: JSON) -> OptionValue? {
         switch json {
-        case .string(let text): .string(text)
-        case .integer(let number): .integer(number)
-        case .number(let number): .number(number)
-        case .bool(let flag): .bool(flag)
+        case .string(let text): return .string(text)
+        case .integer(let number): return .integer(number)
+        case .number(let number): return .number(number)
+        case .bool(let flag): return .bool(flag)
         case .array(let items):
-            items.allSatisfy { if case .array = $0 { false } else { true } }
-                ? items.compactMap(optionValue).count == items.count ? .list(items.compactMap(optionValue)) : nil
-                : nil
-        case .null, .object: nil
+            let options = items.compactMap { item -> OptionValue? in
+                if case .array = item { nil } else { optionValue(item) }
+            }
+            return options.count == items.count ? .list(options) : nil
+        case .null, .object: return nil
         }
     }
 }

@@ -136,6 +136,15 @@ private let catalog = BridgeCatalog([
             refused = error
         }
         #expect(refused.problems.map(\.field) == ["limits.max_sessions", "bridges.x.universe"])
+        let unknown: ConfigRefusal
+        do {
+            _ = try await admin.importConfig("[limit]\nmax_sessions = 1\n[server]\nprot = 1\n")
+            Issue.record("accepted unknown names")
+            return
+        } catch {
+            unknown = error
+        }
+        #expect(unknown.problems.map(\.field) == ["limit", "server.prot"])
         #expect(savedFile(directory) == nil)
         let later = try await admin.importConfig("[limits]\nmax_sessions = 10\n[bridges.x]\nkind = \"quiet\"\nuniverse = 2\n")
         #expect(later == ["limits.max_sessions"])
