@@ -150,14 +150,12 @@ enum PatternForm: String, CaseIterable, Sendable {
 enum LoadError: Error, CustomStringConvertible {
     case protocolViolation(String)
     case refused(String)
-    case timedOut(String)
     case badOption(String)
 
     var description: String {
         switch self {
         case .protocolViolation(let what): "protocol violation: \(what)"
         case .refused(let what): "refused: \(what)"
-        case .timedOut(let what): "timed out: \(what)"
         case .badOption(let what): what
         }
     }

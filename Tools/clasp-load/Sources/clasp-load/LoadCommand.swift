@@ -38,7 +38,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads for the clients.") var threads = 2
     @Option(help: "Sessions connecting at once.") var connectWave = 100
     @Option(help: "Seconds to wait for deliveries after the last send.") var drainTimeout = 10.0
-    @Option(help: "Seconds of publishing skipped in the latency figures (warm-up).") var warmup = 0.0
+    @Option(help: "Seconds at the start of a paced run left out of the per-message (every subscriber served) figures.") var warmup = 0.0
     @Option(help: "Name of this run in the report.") var label = "run"
     @Option(help: "Append the report as one JSON line to this file.") var json: String?
     @Flag(help: "Exit non-zero unless every expected message arrived at every subscriber.") var requireAll = false

@@ -2,8 +2,9 @@ import NIOCore
 
 /// One client connection: sends the handshake, its subscriptions and a ping, and is ready
 /// when the ping's answer comes back (so every subscription is in place). Then it records
-/// deliveries into its loop's stats, counts ACKs and snapshot params, and answers pings of
-/// its own (`ping()`) for the publisher's drain barrier.
+/// deliveries into its loop's stats, counts ACKs and snapshot params, and sends pings on
+/// request (`ping(on:)`), whose answers are the publisher's drain barrier. Its state is touched on the channel's
+/// loop only; it is `Sendable` so the connector can hand it to the channel initializer.
 final class LoadSession: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
