@@ -127,16 +127,15 @@ extension RouterCore {
     /// Encodes once; hands the same bytes to every matching session (each once, however
     /// many of its subscriptions match).
     func deliver(_ frame: OutboundFrame, to address: String, signal: SignalType, excluding sender: ConnectionID?) {
-        let matches = subscriptions.matches(address)
-        if matches.count == 1 {
-            let only = matches[0]
-            if only.connection != sender, only.types.admits(signal) {
-                connections[only.connection]?.sink.send(frame)
+        let matches = subscriptions.lookup(address)
+        if matches.onePerConnection {
+            for subscription in matches.subscriptions where subscription.connection != sender && subscription.types.admits(signal) {
+                connections[subscription.connection]?.sink.send(frame)
             }
             return
         }
         var served: Swift.Set<ConnectionID> = []
-        for subscription in matches where subscription.connection != sender && subscription.types.admits(signal) {
+        for subscription in matches.subscriptions where subscription.connection != sender && subscription.types.admits(signal) {
             guard served.insert(subscription.connection).inserted else { continue }
             connections[subscription.connection]?.sink.send(frame)
         }
