@@ -1,5 +1,5 @@
-public import Logging
-public import NIOCore
+import Logging
+import NIOCore
 import NIOPosix
 import NIOSSL
 

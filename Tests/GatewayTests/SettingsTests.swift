@@ -244,13 +244,13 @@ struct TestFailure: Error, CustomStringConvertible {
         // The example writes out every default; [websocket] and [tcp] defaults belong to the
         // transports.
         #expect(loaded == expected)
-        #expect(loaded.tcp.port == TCPServer.Configuration().port)
+        #expect(loaded.tcp.port == TCPServer.Configuration().listener.port)
         #expect(loaded.tcp.readTimeout == TCPServer.Configuration().readTimeout)
         let transport = WebSocketServer.Configuration()
         #expect(loaded.websocket.handshakeTimeout == transport.handshakeTimeout)
         #expect(loaded.websocket.maxFrameBytes == transport.maxFrameBytes)
-        #expect(loaded.websocket.outboundQueueFrames == transport.outboundQueueFrames)
-        #expect(loaded.websocket.outboundQueueBytes == transport.outboundQueueBytes)
+        #expect(loaded.websocket.outboundQueueFrames == transport.listener.outboundQueueFrames)
+        #expect(loaded.websocket.outboundQueueBytes == transport.listener.outboundQueueBytes)
     }
 
     @Test func unreadableFilesAreRefused() throws {

@@ -276,7 +276,7 @@ import Transports
     }
 
     @Test func connectionsOnOtherLoopsHopToTheRouter() async throws {
-        try await TestServer.with(threads: 3, { $0.connectionsOnRouterLoop = false }) { server in
+        try await TestServer.with(threads: 3, { $0.listener.connectionsOnRouterLoop = false }) { server in
             var clients: [WebSocketTestClient] = []
             for _ in 0..<6 { clients.append(try await Self.session(server)) }
             #expect(await server.host.connectionCount() == 6)

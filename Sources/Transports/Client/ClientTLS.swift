@@ -80,7 +80,7 @@ enum ClientTLS {
     /// A TLS failure as the error `connect` reports.
     static func describe(_ error: any Error, host: String) -> CLASPClientError {
         switch error {
-        case NIOSSLExtraError.failedToValidateHostname:
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             return .certificateRefused(host: host, reason: "it is not valid for the name \(host)")
         case NIOSSLError.handshakeFailed(let cause) where "\(cause)".contains("CERTIFICATE_VERIFY_FAILED"):
             return .certificateRefused(
