@@ -22,7 +22,8 @@ public struct ListenerConfiguration: Sendable {
     /// Keep it above the router's session limit.
     public var maxConnections: Int = 4_096
     /// When set, every connection begins with a TLS handshake presenting this identity
-    /// (`NIOSSLServerHandler` first in the pipeline) and the framing runs inside it.
+    /// (`NIOSSLServerHandler` first in the pipeline, then `TLSErrorLogger`) and the framing
+    /// runs inside it.
     public var tls: TLSIdentity?
 
     public init(port: Int) {
@@ -75,7 +76,8 @@ final class Listener: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     if let tlsContext {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                        try channel.pipeline.syncOperations.addHandlers(
+                            NIOSSLServerHandler(context: tlsContext), TLSErrorLogger(logger: logger))
                     }
                     try initializeConnection(channel)
                 }

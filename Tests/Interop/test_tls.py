@@ -10,13 +10,12 @@ also checks the names it carries (127.0.0.1, localhost).
 
 import asyncio
 import ssl
-import struct
 import subprocess
 import time
 
 import pytest
 
-from clasp_wire import RawClient, decode_frame, frame, hello_payload, ping_payload, set_payload, subscribe_payload
+from clasp_wire import RawClient, set_payload, subscribe_payload
 from conftest import async_test, wait_until
 from test_python_client import barrier, close_all, collector, connect, values_for
 from test_tcp import TCPClient
@@ -26,8 +25,7 @@ OPENSSL_TIMEOUT = 15
 
 def trusting(gateway):
     """A client context that trusts only this gateway's certificate, names checked."""
-    context = ssl.create_default_context(cafile=str(cert_path(gateway)))
-    return context
+    return ssl.create_default_context(cafile=str(cert_path(gateway)))
 
 
 def cert_path(gateway):
@@ -170,8 +168,7 @@ def test_the_self_signed_certificate_is_kept_across_restarts(own_gateway):
     assert "made now" in first.log()
     key = first.workdir / "data" / "tls" / "key.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
-    code, _ = first.stop()
-    assert code == 0
+    assert first.stop()[0] == 0
     second = own_gateway()
     assert second.fingerprint() == fingerprint
     assert "made now" not in second.log()
@@ -195,6 +192,7 @@ def test_tls_listeners_are_off_with_port_0_or_enabled_false(own_gateway, tmp_pat
     gateway = own_gateway("--wss-port", "0", "--tcps-port", "0")
     assert "wss://" not in gateway.log() and "tcps://" not in gateway.log()
     assert not (tmp_path / "data" / "tls").exists(), "no certificate made when no TLS listener runs"
+    assert gateway.stop()[0] == 0
     config = tmp_path / "off.toml"
     config.write_text("[tls]\nenabled = false\n")
     # conftest still passes TLS ports: the switch must win over them.
