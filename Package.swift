@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies point one way: CLASP <- Router <- Transports <- Gateway; Router <- Store.
+// Dependencies point one way: CLASP <- Router <- Transports <- Gateway; Router <- Store;
+// CLASP <- Bridges <- Gateway.
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -18,6 +19,7 @@ let package = Package(
         .library(name: "Transports", targets: ["Transports"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Discovery", targets: ["Discovery"]),
+        .library(name: "Bridges", targets: ["Bridges"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,10 +64,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Bridges see the router only as a session (`RouterLink`); the Gateway wires them.
+        .target(
+            name: "Bridges",
+            dependencies: [
+                "CLASP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Gateway",
             dependencies: [
-                "CLASP", "Router", "Transports", "Store", "Discovery",
+                "CLASP", "Router", "Transports", "Store", "Discovery", "Bridges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -76,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "CLASP", "Router", "Transports",
+                "Gateway", "CLASP", "Router", "Transports", "Bridges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,6 +95,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CLASPTests", dependencies: ["CLASP"], swiftSettings: strict),
+        .testTarget(
+            name: "BridgesTests",
+            dependencies: ["Bridges", "CLASP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["CLASP", "Router", "Store", "CSQLite"], swiftSettings: strict),
         .testTarget(

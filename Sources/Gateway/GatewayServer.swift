@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bridges
 import Dispatch
 import Logging
 import NIOCore
@@ -15,8 +16,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Wiring and lifecycle: router host, the WebSocket and TCP listeners (plain and TLS), signals,
-/// orderly shutdown.
+/// Wiring and lifecycle: router host, the WebSocket and TCP listeners (plain and TLS), bridges,
+/// signals, orderly shutdown.
 enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
@@ -127,6 +128,13 @@ enum GatewayServer {
             }
         }
 
+        // Bridges join once the router serves: each is one in-process session.
+        let bridges = BridgeSupervisor(
+            catalog: .standard,
+            connect: { name, deliver in try await LocalRouterLink.open(host: host, name: name, deliver: deliver) },
+            logger: logger)
+        await bridges.apply(settings.bridges)
+
         var signals = watcher.signals.makeAsyncIterator()
         let first = await signals.next() ?? SIGTERM
         logger.info("\(SignalWatcher.name(first)) received, shutting down")
@@ -144,7 +152,9 @@ enum GatewayServer {
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + shutdownDeadline, execute: deadline)
 
-        // Stop accepting and close every connection, then stop the router and the threads.
+        // Stop the bridges and accepting, close every connection, then stop the router and
+        // the threads.
+        await bridges.stopAll()
         try? await discovery?.shutdown()
         await stopListening()
         // The host hands its last changes to the store; closing the store writes them.

@@ -1,3 +1,4 @@
+import Bridges
 import CLASP
 import Logging
 import Router
@@ -28,6 +29,8 @@ struct GatewaySettings: Sendable, Equatable {
     var tcp = TCPSettings()
     /// The TLS listeners (WSS and TCP+TLS) beside the plain ones; bind to `bind` too.
     var tls = TLSSettings()
+    /// `[bridges.<id>]` tables, in file order.
+    var bridges: [BridgeConfig] = []
 }
 
 /// The TCP listener. A field left `nil` keeps the transport's default.
@@ -230,7 +233,9 @@ enum ConfigSchema {
 extension GatewaySettings {
     /// Applies a config file's text on top of `self`. All problems are collected and refused
     /// together; on any problem nothing is applied.
-    func applying(configText text: String, source: String) throws(ConfigError) -> GatewaySettings {
+    func applying(
+        configText text: String, source: String, bridgeCatalog: BridgeCatalog = .standard
+    ) throws(ConfigError) -> GatewaySettings {
         let document: TOMLDocument
         do {
             document = try TOMLSubsetParser.parse(text)
@@ -239,7 +244,10 @@ extension GatewaySettings {
         }
         var result = self
         var problems: [(line: Int, message: String)] = []
-        for table in document.tables where !ConfigSchema.tables.contains(table.name) && !ParamRuleSchema.isRuleTable(table.name) {
+        for table in document.tables
+        where !ConfigSchema.tables.contains(table.name) && !ParamRuleSchema.isRuleTable(table.name)
+            && !BridgeSettingsSchema.isBridgeTable(table.name)
+        {
             // One message for the table rather than one per key inside it.
             let hint = Suggest.hint(for: table.name, among: ConfigSchema.tables, wrap: { "[\($0)]" })
             problems.append((table.line, "unknown table [\(table.name)]\(hint) (\(source) line \(table.line))"))
@@ -247,7 +255,7 @@ extension GatewaySettings {
         let unknownTables = Set(document.tables.map(\.name)).subtracting(ConfigSchema.tables)
         for entry in document.entries {
             let location = "(\(source) line \(entry.line))"
-            if unknownTables.contains(entry.table) { continue }  // unknown tables and rule tables
+            if unknownTables.contains(entry.table) { continue }  // unknown, rule and bridge tables
             guard let spec = ConfigSchema.key(entry.path) else {
                 problems.append((entry.line, "unknown key \(entry.path)\(Suggest.hintForKey(entry)) \(location)"))
                 continue
@@ -260,6 +268,11 @@ extension GatewaySettings {
             from: document, maxAddressLength: result.router.maxAddressLength, source: source, problems: &problems)
         if document.tables.contains(where: { ParamRuleSchema.isRuleTable($0.name) }) {
             result.router.paramRules = rules
+        }
+        let bridges = BridgeSettingsSchema.bridges(
+            from: document, catalog: bridgeCatalog, source: source, problems: &problems)
+        if document.tables.contains(where: { BridgeSettingsSchema.isBridgeTable($0.name) }) {
+            result.bridges = bridges
         }
         if (result.tls.certificatePath == nil) != (result.tls.privateKeyPath == nil),
             let entry = document.entries.first(where: { $0.path == "tls.certificate" || $0.path == "tls.private_key" })

@@ -88,11 +88,14 @@ public final class RouterCore {
 
     /// A transport accepted a connection. Returns `nil` when the router is at its session
     /// limit; the transport then closes the connection.
-    public func connect(_ connection: any SessionConnection) -> ConnectionID? {
+    /// - Parameter closesWhenIdle: `false` for in-process sessions (bridges), which may stay
+    ///   silent for as long as their input is; the idle timeout is for remote peers.
+    public func connect(_ connection: any SessionConnection, closesWhenIdle: Bool = true) -> ConnectionID? {
         guard connections.count < configuration.maxSessions else { return nil }
         let id = ConnectionID(rawValue: nextConnection)
         nextConnection += 1
-        connections[id] = Connection(id: id, sink: connection, openedAt: clock.monotonicNanoseconds())
+        connections[id] = Connection(
+            id: id, sink: connection, openedAt: clock.monotonicNanoseconds(), closesWhenIdle: closesWhenIdle)
         return id
     }
 
@@ -138,7 +141,7 @@ public final class RouterCore {
         for (id, connection) in connections {
             if connection.session == nil, now &- connection.openedAt >= handshakeLimit {
                 close(id, .handshakeTimeout)
-            } else if idleLimit > 0, now &- connection.lastActivity >= idleLimit {
+            } else if idleLimit > 0, connection.closesWhenIdle, now &- connection.lastActivity >= idleLimit {
                 close(id, .idleTimeout)
             }
         }
@@ -336,6 +339,7 @@ final class Connection {
     let id: ConnectionID
     let sink: any SessionConnection
     let openedAt: UInt64
+    let closesWhenIdle: Bool
     var lastActivity: UInt64
     var session: Session?
     var badFrames = 0
@@ -343,10 +347,11 @@ final class Connection {
     /// ACKs waiting for the store, oldest first.
     var heldReplies: [HeldReply] = []
 
-    init(id: ConnectionID, sink: any SessionConnection, openedAt: UInt64) {
+    init(id: ConnectionID, sink: any SessionConnection, openedAt: UInt64, closesWhenIdle: Bool) {
         self.id = id
         self.sink = sink
         self.openedAt = openedAt
+        self.closesWhenIdle = closesWhenIdle
         self.lastActivity = openedAt
     }
 }
