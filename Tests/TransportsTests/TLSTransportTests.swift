@@ -1,9 +1,14 @@
 import CLASP
+import Crypto
+import FoundationEssentials
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Router
+import SwiftASN1
 import Testing
 import Transports
+import X509
 
 /// A router host with all four listeners on 127.0.0.1 (OS-picked ports), the TLS ones
 /// presenting a fresh self-signed certificate.
@@ -17,11 +22,13 @@ struct FourListenerServer {
         "\(scheme.rawValue)://127.0.0.1:\(ports[scheme] ?? 0)"
     }
 
-    static func with(names: [String] = ["localhost", "127.0.0.1"], _ body: (FourListenerServer) async throws -> Void) async throws {
+    static func with(
+        identity: TLSIdentity? = nil, _ body: (FourListenerServer) async throws -> Void
+    ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let host = RouterHost(configuration: RouterConfiguration(), eventLoop: group.next(), logger: TestServer.logger)
-        let pem = try SelfSignedCertificate.generate(names: names)
-        let identity = try TLSIdentity(certificatePEM: pem.certificate, privateKeyPEM: pem.privateKey)
+        let pem = try SelfSignedCertificate.generate(names: ["localhost", "127.0.0.1"])
+        let identity = try identity ?? TLSIdentity(certificatePEM: pem.certificate, privateKeyPEM: pem.privateKey)
         var stops: [() async throws -> Void] = []
         var ports: [CLASPEndpoint.Scheme: Int] = [:]
         var failure: (any Error)?
@@ -128,8 +135,23 @@ struct FourListenerServer {
                 Issue.record("expected certificateRefused, got \(String(describing: error))")
                 return
             }
-            #expect(reason.contains("not signed by an authority the system trusts"), "\(reason)")
+            #expect(reason.contains("not signed by a trusted authority"), "\(reason)")
             #expect(error?.description.hasPrefix("TLS certificate of 127.0.0.1 refused: ") == true)
+        }
+    }
+
+    @Test(arguments: [CLASPEndpoint.Scheme.wss, .tcps])
+    func aCertificateForAnotherNameIsRefusedNamingTheHost(scheme: CLASPEndpoint.Scheme) async throws {
+        let authority = try TestAuthority()
+        // Signed by a trusted authority, so only the name is wrong.
+        try await FourListenerServer.with(identity: try authority.issue(for: .dnsName("gateway.example"))) { server in
+            let error = await server.connectError(server.url(scheme), trust: .authorities([authority.certificate]))
+            #expect(error == .certificateRefused(host: "127.0.0.1", reason: "it is not valid for the name 127.0.0.1"))
+        }
+        let loopback = GeneralName.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))
+        try await FourListenerServer.with(identity: try authority.issue(for: loopback)) { server in
+            let client = try await server.connect(scheme, name: "right-name", trust: .authorities([authority.certificate]))
+            await client.close()
         }
     }
 
@@ -165,6 +187,44 @@ struct FourListenerServer {
         for bad in ["http://h", "h:7330", "tcp://h/path", "ws://:1", "ws://h:0", "ws://h:x", "tcp://[::1"] {
             #expect(throws: CLASPClientError.self, "\(bad)") { try CLASPEndpoint(url: bad) }
         }
+    }
+}
+
+/// A certificate authority made for one test, issuing server certificates for one name.
+struct TestAuthority {
+    let key = P256.Signing.PrivateKey()
+    let name: DistinguishedName
+    let certificate: NIOSSLCertificate
+
+    init() throws {
+        name = try DistinguishedName { CommonName("clasp test authority") }
+        let signingKey = Certificate.PrivateKey(key)
+        let authority = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: signingKey.publicKey,
+            notValidBefore: Date() - 3_600, notValidAfter: Date() + 86_400, issuer: name, subject: name,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true))
+            },
+            issuerPrivateKey: signingKey)
+        certificate = try NIOSSLCertificate(bytes: Array(authority.serializeAsPEM().pemString.utf8), format: .pem)
+    }
+
+    func issue(for subjectName: GeneralName) throws -> TLSIdentity {
+        let serverKey = P256.Signing.PrivateKey()
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: Certificate.PrivateKey(serverKey).publicKey,
+            notValidBefore: Date() - 3_600, notValidAfter: Date() + 86_400, issuer: name,
+            subject: try DistinguishedName { CommonName("server") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames([subjectName])
+            },
+            issuerPrivateKey: Certificate.PrivateKey(key))
+        return try TLSIdentity(certificatePEM: leaf.serializeAsPEM().pemString, privateKeyPEM: serverKey.pemRepresentation)
     }
 }
 

@@ -1,5 +1,5 @@
 import NIOCore
-import NIOSSL
+public import NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,6 +13,9 @@ public enum CertificateTrust: Sendable, Equatable {
     /// Signed by an authority in the system's trust store and valid for the host name (or
     /// IP address) connected to.
     case system
+    /// Signed by one of these certificates (a private CA, or a server's own certificate
+    /// trusted as its own root) instead of the system's store, and valid for the host name.
+    case authorities([NIOSSLCertificate])
     /// Exactly the certificate with this SHA-256 fingerprint, whoever signed it and whatever
     /// names it holds (for a gateway's self-signed certificate; see its start-up log).
     case pinned(CertificateFingerprint)
@@ -42,8 +45,9 @@ enum ClientTLS {
         // connected address instead.
         let serverName = isIPAddress(host) ? nil : host
         switch trust {
-        case .system:
+        case .system, .authorities:
             configuration.certificateVerification = .fullVerification
+            if case .authorities(let roots) = trust { configuration.trustRoots = .certificates(roots) }
             handler = try NIOSSLClientHandler(context: NIOSSLContext(configuration: configuration), serverHostname: serverName)
         case .pinned(let pin):
             // The callback replaces chain verification; the pin stands for the name as well.
@@ -85,7 +89,7 @@ enum ClientTLS {
         case NIOSSLError.handshakeFailed(let cause) where "\(cause)".contains("CERTIFICATE_VERIFY_FAILED"):
             return .certificateRefused(
                 host: host,
-                reason: "it is not signed by an authority the system trusts (self-signed or unknown issuer); pin its SHA-256 fingerprint to accept it")
+                reason: "it is not signed by a trusted authority (self-signed or unknown issuer); pin its SHA-256 fingerprint to accept it")
         case NIOSSLError.handshakeFailed(let cause):
             return .tlsFailed(host: host, reason: "\(cause)")
         default:
