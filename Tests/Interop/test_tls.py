@@ -203,3 +203,14 @@ def test_tls_listeners_are_off_with_port_0_or_enabled_false(own_gateway, tmp_pat
     time.sleep(0.2)
     assert "listening on tcp://" in off.log(), off.log()
     assert "wss://" not in off.log() and "tcps://" not in off.log()
+
+
+def test_tls_below_1_2_is_refused(tls_gateway):
+    # SECLEVEL=0 lets OpenSSL's client offer TLS 1.1 at all; the gateway answers with an alert.
+    old = openssl("s_client", "-connect", f"127.0.0.1:{tls_gateway.tcps_port}", "-tls1_1",
+                  "-cipher", "DEFAULT@SECLEVEL=0", "-brief")
+    assert old.returncode != 0
+    assert "alert protocol version" in old.stderr, old.stderr
+    current = openssl("s_client", "-connect", f"127.0.0.1:{tls_gateway.tcps_port}", "-tls1_2", "-brief")
+    assert current.returncode == 0, current.stderr
+    assert "Protocol version: TLSv1.2" in current.stderr

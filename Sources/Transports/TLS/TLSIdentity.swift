@@ -42,10 +42,12 @@ public struct TLSIdentity: Sendable {
 
     /// A server context presenting this identity (TLS 1.2 and 1.3, no client certificates).
     public func makeServerContext() throws(Failure) -> NIOSSLContext {
-        let configuration = TLSConfiguration.makeServerConfiguration(
+        var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificateChain.map { .certificate($0) },
             privateKey: .privateKey(privateKey)
         )
+        // NIOSSL's server default still admits TLS 1.0 and 1.1.
+        configuration.minimumTLSVersion = .tlsv12
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
