@@ -25,6 +25,20 @@ public enum DeviceThread {
         return true
     }
 
+    /// Moves the calling thread to real-time (SCHED_FIFO) priority, low in its range, so frame
+    /// deadlines hold on a busy machine; false when the system does not allow it (no
+    /// CAP_SYS_NICE / RLIMIT_RTPRIO), and the thread keeps its normal priority. The device
+    /// loops sleep every frame, so they cannot starve the rest of the system.
+    public static func raisePriority() -> Bool {
+        #if os(Linux)
+        var parameters = sched_param()
+        parameters.sched_priority = sched_get_priority_min(SCHED_FIFO) + 9
+        return pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters) == 0
+        #else
+        return false
+        #endif
+    }
+
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }

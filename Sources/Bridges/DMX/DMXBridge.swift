@@ -19,6 +19,7 @@ public final class DMXBridge: Bridge {
     private let health = Mutex(BridgeStatus.Health.ok)
     private let running = Mutex<Running?>(nil)
     private let logger = Logger(label: "bridge.dmx")
+    private let realtime = Atomic(false)
 
     /// One start's device thread: `stopping` asks it to end, `stopped` is resumed when it has.
     private final class Running: Sendable {
@@ -51,7 +52,8 @@ public final class DMXBridge: Bridge {
         }
         switch opened {
         case .success(let device):
-            logger.notice("universe \(settings.mapping.universe) \(settings.direction.rawValue) on \(device) at \(settings.refreshRate) Hz")
+            let priority = realtime.load(ordering: .relaxed) ? "real-time priority" : "normal priority (SCHED_FIFO not permitted)"
+            logger.notice("universe \(settings.mapping.universe) \(settings.direction.rawValue) on \(device) at \(settings.refreshRate) Hz, device thread at \(priority)")
         case .failure(let error):
             await stop()
             throw BridgeError(error.description)
@@ -92,6 +94,7 @@ public final class DMXBridge: Bridge {
             }
             waiting?.resume()
         }
+        realtime.store(DeviceThread.raisePriority(), ordering: .relaxed)
         var interface: (any DMXInterface)?
         do throws(DMXDeviceError) {
             let first = try settings.makeInterface(simulated: simulatedDevice)
@@ -110,7 +113,7 @@ public final class DMXBridge: Bridge {
         var deadline = MonotonicClock.now() + interval
         while !run.stopping.load(ordering: .sequentiallyConsistent) {
             guard let device = interface else {
-                interface = reopen(input: &input)
+                interface = reopen(run: run, input: &input)
                 if interface != nil { deadline = MonotonicClock.now() + interval; lastInput = MonotonicClock.now() }
                 continue
             }
@@ -168,9 +171,14 @@ public final class DMXBridge: Bridge {
         }
     }
 
-    /// One attempt to reopen an unplugged device, at most once a second.
-    private func reopen(input: inout DMXInputTracker) -> (any DMXInterface)? {
-        MonotonicClock.sleep(nanoseconds: 1_000_000_000)
+    /// One attempt to reopen an unplugged device, a second after the last (stopping cuts the
+    /// wait short).
+    private func reopen(run: Running, input: inout DMXInputTracker) -> (any DMXInterface)? {
+        let retryAt = MonotonicClock.now() + 1_000_000_000
+        while MonotonicClock.now() < retryAt {
+            if run.stopping.load(ordering: .sequentiallyConsistent) { return nil }
+            MonotonicClock.sleep(nanoseconds: 20_000_000)
+        }
         do throws(DMXDeviceError) {
             let device = try settings.makeInterface(simulated: simulatedDevice)
             try device.open()
