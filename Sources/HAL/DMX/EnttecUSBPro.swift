@@ -28,25 +28,13 @@ public final class EnttecUSBPro: DMXInterface {
 
     public func open() throws(DMXDeviceError) {
         close()
+        let port: SerialPort
         do throws(SerialError) {
             // The widget's USB serial ignores the rate; 115200 8N1 is what its docs use.
-            let port = try SerialPort(path: path, settings: SerialSettings(baudRate: 115_200))
+            port = try SerialPort(path: path, settings: SerialSettings(baudRate: 115_200))
             self.port = port
             decoder = USBProDecoder()
-            let deadline = MonotonicClock.now() + replyTimeout
-            try port.write(USBProMessage(label: USBProMessage.Label.getParameters, data: [0, 0]).encoded, until: deadline)
-            try port.write(USBProMessage(label: USBProMessage.Label.getSerialNumber).encoded, until: deadline)
-            while parameters == nil || serialNumber == nil {
-                let bytes = try port.read(until: deadline)
-                if bytes.isEmpty { break }
-                for message in decoder.push(bytes) {
-                    if let reply = USBProParameters(message) { parameters = reply }
-                    if let serial = message.serialNumber { serialNumber = serial }
-                }
-            }
-            if readsInput {
-                try port.write(USBProMessage(label: USBProMessage.Label.receiveDMXOnChange, data: [0]).encoded, until: MonotonicClock.now() + replyTimeout)
-            }
+            try askIdentity(port)
         } catch {
             close()
             throw DMXDeviceError(error)
@@ -54,6 +42,28 @@ public final class EnttecUSBPro: DMXInterface {
         guard parameters != nil, serialNumber != nil else {
             close()
             throw DMXDeviceError("no USB Pro widget answered on \(path) (no reply to get-parameters/serial number within \(replyTimeout / 1_000_000) ms)", unplugged: false)
+        }
+        guard readsInput else { return }
+        do throws(SerialError) {
+            try port.write(USBProMessage(label: USBProMessage.Label.receiveDMXOnChange, data: [0]).encoded, until: MonotonicClock.now() + replyTimeout)
+        } catch {
+            close()
+            throw DMXDeviceError(error)
+        }
+    }
+
+    /// Asks for parameters and serial number and waits for both replies (or the timeout).
+    private func askIdentity(_ port: SerialPort) throws(SerialError) {
+        let deadline = MonotonicClock.now() + replyTimeout
+        try port.write(USBProMessage(label: USBProMessage.Label.getParameters, data: [0, 0]).encoded, until: deadline)
+        try port.write(USBProMessage(label: USBProMessage.Label.getSerialNumber).encoded, until: deadline)
+        while parameters == nil || serialNumber == nil {
+            let bytes = try port.read(until: deadline)
+            if bytes.isEmpty { return }
+            for message in decoder.push(bytes) {
+                if let reply = USBProParameters(message) { parameters = reply }
+                if let serial = message.serialNumber { serialNumber = serial }
+            }
         }
     }
 
