@@ -114,7 +114,9 @@ struct DMXBridgeTests {
             }
         }
         #expect(problems([:]) == ["device: interface \"usbpro\" needs device (a serial device path) or usb_vid/usb_pid/usb_serial to find it"])
-        #expect(problems(["interface": .string("opendmx"), "direction": .string("both")])
+        #expect(problems(["interface": .string("opendmx"), "refresh_rate": .number(44)])
+            == ["refresh_rate: interface \"opendmx\" times each frame from the host: at most 40 frames per second, got 44.0"])
+        #expect(problems(["interface": .string("opendmx"), "refresh_rate": .number(30), "direction": .string("both")])
             == ["direction: interface \"opendmx\" can only send: direction must be \"out\""])
         #expect(problems(["interface": .string("simulated"), "refresh_rate": .number(100)]) == ["refresh_rate: must be from 1.0 to 44.0, got 100.0"])
         #expect(problems(["interface": .string("simulated"), "patch": .list([.string("/a @ 600: x")])])

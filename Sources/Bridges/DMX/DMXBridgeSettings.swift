@@ -72,6 +72,11 @@ public struct DMXBridgeSettings: Sendable {
             guard !direction.reads else {
                 throw BridgeConfigProblem(field: "direction", reason: "interface \"opendmx\" can only send: direction must be \"out\"")
             }
+            guard refreshRate <= OpenDMX.maxRefreshRate else {
+                throw BridgeConfigProblem(
+                    field: "refresh_rate",
+                    reason: "interface \"opendmx\" times each frame from the host: at most \(Int(OpenDMX.maxRefreshRate)) frames per second, got \(refreshRate)")
+            }
         case .simulated:
             break
         }

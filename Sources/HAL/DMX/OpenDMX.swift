@@ -10,6 +10,11 @@ public final class OpenDMX: DMXInterface {
     /// Longer than DMX512's minimums (88 µs, 8 µs); USB latency only lengthens them.
     static let breakNanoseconds: UInt64 = 110_000
     static let markAfterBreakNanoseconds: UInt64 = 16_000
+    /// One slot on the wire: 11 bits (start, 8 data, 2 stop) at 250 kbaud.
+    static let slotNanoseconds: UInt64 = 44_000
+    /// The highest refresh rate that leaves room for break, mark-after-break, 513 slots
+    /// (22.6 ms) and the USB transfers around them.
+    public static let maxRefreshRate = 40.0
 
     public let vendorID: UInt16
     public let productID: UInt16
@@ -72,8 +77,12 @@ public final class OpenDMX: DMXInterface {
         MonotonicClock.sleep(nanoseconds: Self.breakNanoseconds)
         guard ftdi_set_line_property2(context, BITS_8, STOP_BIT_2, NONE, BREAK_OFF) == 0 else { throw unplugged() }
         MonotonicClock.sleep(nanoseconds: Self.markAfterBreakNanoseconds)
+        let started = MonotonicClock.now()
         let written = frame.withUnsafeBufferPointer { ftdi_write_data(context, $0.baseAddress, Int32($0.count)) }
         guard written == frame.count else { throw unplugged() }
+        // The write returns once the chip has the bytes, not once they are on the wire: wait
+        // for the last slot so the next break cannot cut this frame short.
+        MonotonicClock.sleep(until: started + UInt64(frame.count) * Self.slotNanoseconds)
     }
 
     /// No input: waits until the deadline.
