@@ -160,6 +160,7 @@ def timing(times):
         "rate_hz": 1.0 / mean,
         "mean_interval_ms": mean * 1000,
         "stdev_ms": statistics.pstdev(intervals) * 1000,
+        "median_deviation_ms": deviations[len(deviations) // 2] * 1000,
         "p99_deviation_ms": deviations[min(len(deviations) - 1, int(len(deviations) * 0.99))] * 1000,
         "max_deviation_ms": deviations[-1] * 1000,
     }
