@@ -111,6 +111,8 @@ public final class DMXBridge: Bridge {
         var lastInput = MonotonicClock.now()
         var inputLost = false
         var deadline = MonotonicClock.now() + interval
+        // A device error is logged once until a frame goes through again, not every frame.
+        var failing = false
         while !run.stopping.load(ordering: .sequentiallyConsistent) {
             guard let device = interface else {
                 interface = reopen(run: run, input: &input)
@@ -133,6 +135,7 @@ public final class DMXBridge: Bridge {
                     try device.send(output.withLock { $0.slots })
                     counters.add("frames_out")
                 }
+                failing = false
             } catch {
                 counters.add("errors")
                 if error.unplugged {
@@ -142,7 +145,8 @@ public final class DMXBridge: Bridge {
                     logger.error("universe \(settings.mapping.universe): device unplugged: \(error.description); reopening every second")
                     continue
                 }
-                logger.warning("universe \(settings.mapping.universe): \(error.description)")
+                if !failing { logger.warning("universe \(settings.mapping.universe): \(error.description)") }
+                failing = true
             }
             let now = MonotonicClock.now()
             if settings.direction.reads, !inputLost, now - lastInput > inputTimeout {
