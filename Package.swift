@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way: CLASP <- Router <- Transports <- Gateway; Router <- Store;
-// CLASP <- Bridges <- Gateway.
+// CLASP <- Bridges <- Gateway; HAL (devices, no CLASP) <- Bridges.
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Discovery", targets: ["Discovery"]),
         .library(name: "Bridges", targets: ["Bridges"]),
+        .library(name: "HAL", targets: ["HAL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -64,11 +65,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Serial ports and DMX interfaces, knowing nothing of CLASP. libserialport only lists
+        // ports (it cannot open ptys); termios opens them; libftdi1 drives Open DMX adapters.
+        .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CFTDI", pkgConfig: "libftdi1", providers: [.apt(["libftdi1-dev"])]),
+        .target(name: "CSerial"),
+        .target(name: "HAL", dependencies: ["CLibSerialPort", "CFTDI", "CSerial"], swiftSettings: strict),
         // Bridges see the router only as a session (`RouterLink`); the Gateway wires them.
         .target(
             name: "Bridges",
             dependencies: [
-                "CLASP",
+                "CLASP", "HAL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -95,9 +102,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CLASPTests", dependencies: ["CLASP"], swiftSettings: strict),
+        .testTarget(name: "HALTests", dependencies: ["HAL", "CSerial"], swiftSettings: strict),
         .testTarget(
             name: "BridgesTests",
-            dependencies: ["Bridges", "CLASP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Bridges", "CLASP", "HAL", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
