@@ -6,7 +6,8 @@ import Synchronization
 /// An Art-Net 4 controller and node. Output Port-Addresses are sent as ArtDmx on change (at
 /// most `rate` per second), again after `keep_alive`, or steadily; to the configured
 /// destinations, to the nodes whose ArtPollReply lists the Port-Address as an output, and to the
-/// broadcast address when set. Every ArtPoll is answered with ArtPollReplies describing the
+/// broadcast address only with `broadcast_dmx`. ArtPoll goes to the destinations and the broadcast
+/// address every 3 s. Every ArtPoll is answered with ArtPollReplies describing the
 /// bridge's ports. Input Port-Addresses are merged per universe from every sender (HTP or LTP).
 final class ArtNetBridge: Bridge {
     struct Settings: Sendable {
@@ -14,6 +15,7 @@ final class ArtNetBridge: Bridge {
         var port: Int
         var destinations: [SocketAddress]
         var broadcast: SocketAddress?
+        var broadcastDMX: Bool
         var poll: Bool
         var sync: Bool
         var shortName: String
@@ -108,13 +110,14 @@ final class ArtNetBridge: Bridge {
         guard let (endpoint, nodes) = running.withLock({ state in state.endpoint.map { ($0, state.nodes) } }) else { return }
         let due = universes.due(at: .now)
         guard !due.isEmpty else { return }
-        var everyone: [SocketAddress] = settings.destinations + (settings.broadcast.map { [$0] } ?? [])
+        let fixed = settings.destinations + (settings.broadcastDMX ? settings.broadcast.map { [$0] } ?? [] : [])
+        var everyone = fixed
         for item in due {
             let portAddress = UInt16(item.universe)
             let subscribers = nodes.values.filter { $0.outputs.contains(portAddress) }.map(\.address)
             let packet = ArtNetPacket.dmx(ArtDMXPacket(
                 sequence: UInt8(item.packetsSent % 255 + 1), portAddress: portAddress, slots: item.frame.slots)).encoded()
-            send(packet, to: unique(settings.destinations + subscribers + (settings.broadcast.map { [$0] } ?? [])), via: endpoint)
+            send(packet, to: unique(fixed + subscribers), via: endpoint)
             everyone += subscribers
         }
         if settings.sync {

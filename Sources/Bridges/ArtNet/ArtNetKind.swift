@@ -7,7 +7,9 @@ extension BridgeKind {
         summary: "Art-Net 4 universes in and out (ArtDmx, ArtPoll/ArtPollReply, ArtSync), with merge and fail-safe",
         fields: NetworkBridgeFields.fields(defaultPort: ArtNet.port, universes: 0...32767, keepAlive: 1.0) + [
             BridgeField("broadcast", .string, default: .string(""),
-                        help: "IPv4 broadcast address for output and ArtPoll (e.g. \"2.255.255.255\"); empty: unicast only"),
+                        help: "IPv4 broadcast address ArtPoll goes to (e.g. \"2.255.255.255\"); empty: polls go to the destinations only"),
+            BridgeField("broadcast_dmx", .bool, default: .bool(false),
+                        help: "also broadcast ArtDmx, for nodes that never answer ArtPoll (needs broadcast)"),
             BridgeField("poll", .bool, default: .bool(true),
                         help: "send ArtPoll every 3 s and unicast output to the nodes whose replies list the universe"),
             BridgeField("sync", .bool, default: .bool(false), help: "send ArtSync after each round of output"),
@@ -24,10 +26,13 @@ extension BridgeKind {
                 try NetworkBridgeFields.checkIPv4(options.string("broadcast"), field: "broadcast")
                 broadcast = try? SocketAddress(ipAddress: options.string("broadcast"), port: options.integer("port"))
             }
+            if options.bool("broadcast_dmx"), broadcast == nil {
+                throw BridgeConfigProblem(field: "broadcast_dmx", reason: "needs a broadcast address")
+            }
             let settings = ArtNetBridge.Settings(
                 bind: options.string("bind"), port: options.integer("port"),
                 destinations: try NetworkBridgeFields.destinations(from: options), broadcast: broadcast,
-                poll: options.bool("poll"), sync: options.bool("sync"), shortName: options.string("short_name"),
+                broadcastDMX: options.bool("broadcast_dmx"), poll: options.bool("poll"), sync: options.bool("sync"), shortName: options.string("short_name"),
                 longName: options.string("long_name"),
                 sourceTimeout: .nanoseconds(Int64(options.number("source_timeout") * 1e9)))
             return ArtNetBridge(settings: settings, exchange: try NetworkBridgeFields.exchange(from: options))
