@@ -101,6 +101,7 @@ final class ArtNetBridge: Bridge {
 
     private func tick() {
         sendDue()
+        releaseHeld(ifSyncOlderThan: Self.syncTimeout)
         universes.expire(at: .now, timeout: settings.sourceTimeout)
         let deadline = ContinuousClock.now - Self.nodeTimeout
         running.withLock { $0.nodes = $0.nodes.filter { $0.value.seen >= deadline } }
@@ -167,14 +168,22 @@ final class ArtNetBridge: Bridge {
             remember(reply, from: sender)
         case .sync:
             counters.add("sync_in")
-            let held = running.withLock { state in
-                state.lastSyncIn = .now
-                defer { state.held = [:] }
-                return state.held
-            }
-            for (portAddress, item) in held.sorted(by: { $0.key < $1.key }) {
-                universes.received(item.frame, universe: Int(portAddress), priority: SACN.defaultPriority, sequence: item.sequence, from: item.source, at: .now)
-            }
+            releaseHeld(ifSyncOlderThan: .zero)
+            running.withLock { $0.lastSyncIn = .now }
+        }
+    }
+
+    /// Applies the ArtDmx held for an ArtSync: when one arrives (`.zero`), or when none came for
+    /// `age` (the sender stopped synchronizing).
+    private func releaseHeld(ifSyncOlderThan age: Duration) {
+        let held = running.withLock { state -> [UInt16: (frame: DMXFrame, sequence: UInt8?, source: String)] in
+            guard !state.held.isEmpty, let last = state.lastSyncIn, ContinuousClock.now - last >= age else { return [:] }
+            defer { state.held = [:] }
+            return state.held
+        }
+        for (portAddress, item) in held.sorted(by: { $0.key < $1.key }) {
+            universes.received(
+                item.frame, universe: Int(portAddress), priority: SACN.defaultPriority, sequence: item.sequence, from: item.source, at: .now)
         }
     }
 
