@@ -152,3 +152,109 @@ async def test_malformed_datagrams_are_ignored_and_the_bridge_keeps_working(own_
         await eventually(lambda: client.levels.get("/dmx/5/1") == 42, what="the good packet after the junk")
     assert gateway.alive()
     await client.close()
+
+
+# Runs inside the namespace: a `sacn` receiver joined to universe 8's group, a `sacn` sender
+# multicasting universe 7 with E1.31 sync (`flush`), and a CLASP client between them.
+MULTICAST_PEERS = r"""
+import asyncio, json, sys, threading, time
+sys.path.insert(0, sys.argv[2])
+import sacn
+from clasp_wire import raw_session, set_payload, subscribe_payload
+
+seen = {}
+receiver = sacn.sACNreceiver(bind_address="0.0.0.0", bind_port=5568)
+receiver.register_listener("universe", lambda packet: seen.update({packet.universe: packet.dmxData[:2]}), universe=8)
+receiver.start()
+receiver.join_multicast(8)
+sender = sacn.sACNsender(bind_address="127.0.0.1", bind_port=5570, universeDiscovery=False, sync_universe=63999)
+sender.start()
+sender.manual_flush = True
+sender.activate_output(7)
+sender[7].multicast = True
+
+async def main():
+    result = {}
+    client = await raw_session(sys.argv[1], "multicast-test")
+    await client.send_payload(subscribe_payload(1, "/dmx/7/*"))
+    await client.send_payload(set_payload("/dmx/8/1", 200))
+    levels = {}
+
+    async def until(condition, seconds):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not condition() and loop.time() < deadline:
+            try:
+                message = await client.recv(timeout=0.1)
+            except asyncio.TimeoutError:
+                continue
+            if message["type"] == "SET":
+                levels[message["address"]] = message["value"]
+        return condition()
+
+    sender[7].dmx_data = (5, 6)
+    sender.flush()  # data held for the sync packet (the first one may come before the join)
+    result["synced"] = await until(lambda: levels.get("/dmx/7/1") == 5, 6)
+    sender[7].dmx_data = (9, 6)
+    started = time.monotonic()
+    sender.flush()
+    result["second"] = await until(lambda: levels.get("/dmx/7/1") == 9, 2)
+    result["second_seconds"] = time.monotonic() - started
+    result["receiver"] = await until(lambda: seen.get(8, (0,))[0] == 200, 5) and list(seen[8])
+    await client.close()
+    print(json.dumps(result))
+
+try:
+    asyncio.run(main())
+finally:
+    sender.stop()
+    receiver.stop()
+"""
+
+
+def test_multicast_and_sync_inside_a_network_namespace(tmp_path):
+    """Multicast only inside a namespace this test creates and deletes (design §4)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import GATEWAY_BIN, LISTENING
+
+    namespace = f"clasp-sacn-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    gateway = None
+    try:
+        for command in (["ip", "link", "set", "lo", "up"], ["ip", "link", "set", "lo", "multicast", "on"],
+                        ["ip", "route", "add", "224.0.0.0/4", "dev", "lo"]):
+            subprocess.run(["ip", "netns", "exec", namespace] + command, check=True)
+        config = bridge_config(tmp_path, "stage", "sacn", interface="127.0.0.1", input_universes=[7], output_universes=[8])
+        log_path = tmp_path / "gateway.log"
+        gateway = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0",
+             "--discovery-port", "0", "--data-dir", str(tmp_path / "data"), "--config", str(config)],
+            stdin=subprocess.DEVNULL, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, cwd=tmp_path)
+        deadline = time.monotonic() + 15
+        while "bridge stage (sacn) running" not in log_path.read_text(errors="replace"):
+            assert gateway.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.05)
+        port = LISTENING.search(log_path.read_text()).group(2)
+        peers = subprocess.run(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", MULTICAST_PEERS, f"ws://127.0.0.1:{port}",
+             str(Path(__file__).resolve().parent)],
+            capture_output=True, text=True, timeout=40)
+        assert peers.returncode == 0, peers.stderr
+        result = json.loads(peers.stdout.strip().splitlines()[-1])
+        assert result["synced"], result
+        # Once the group of the sync address is joined, synchronized data applies at the sync packet.
+        assert result["second"] and result["second_seconds"] < 1.5, result
+        assert result["receiver"] == [200, 0], result
+    finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.terminate()
+            try:
+                gateway.wait(10)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+        subprocess.run(["ip", "netns", "del", namespace], check=False)

@@ -29,7 +29,16 @@ final class SACNBridge: Bridge {
     private let settings: Settings
     private let universes: NetworkUniverses
     private let cid = ComponentID.random()
-    private let running = Mutex<(endpoint: UDPEndpoint?, timers: [FixedRateTimer], syncSequence: UInt8, held: [String: Held])>((nil, [], 0, [:]))
+    private struct Running {
+        var endpoint: UDPEndpoint?
+        var timers: [FixedRateTimer] = []
+        var syncSequence: UInt8 = 0
+        var held: [String: Held] = [:]
+        /// Sync addresses whose multicast group was joined.
+        var syncGroups: Set<UInt16> = []
+    }
+
+    private let running = Mutex(Running())
 
     init(settings: Settings, exchange: UniverseExchange) {
         self.settings = settings
@@ -73,7 +82,7 @@ final class SACNBridge: Bridge {
 
     func stop() async {
         let (endpoint, timers) = running.withLock { state in
-            defer { state = (nil, [], 0, [:]) }
+            defer { state = Running() }
             return (state.endpoint, state.timers)
         }
         timers.forEach { $0.cancel() }
@@ -191,7 +200,21 @@ final class SACNBridge: Bridge {
         if data.syncAddress != 0 {
             // Keeps the time the oldest unreleased data arrived, for `releaseStaleHeld`.
             let key = "\(data.cid) \(data.universe)"
-            running.withLock { $0.held[key] = Held(packet: data, at: $0.held[key]?.at ?? .now) }
+            let (endpoint, newGroup) = running.withLock { state in
+                state.held[key] = Held(packet: data, at: state.held[key]?.at ?? .now)
+                return (state.endpoint, state.syncGroups.insert(data.syncAddress).inserted)
+            }
+            // Sync packets are multicast to the sync address's group (E1.31 §6.3.3.1).
+            if settings.multicast, newGroup, let endpoint {
+                let group = SACN.multicastGroup(universe: data.syncAddress)
+                Task { [settings, counters] in
+                    do {
+                        try await endpoint.join(group: group, interface: settings.interface)
+                    } catch {
+                        counters.add("errors")
+                    }
+                }
+            }
             return
         }
         apply(data)
