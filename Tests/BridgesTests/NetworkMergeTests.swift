@@ -114,6 +114,19 @@ struct NetworkMergeTests {
         }
     }
 
+    @Test func healthIsDegradedWhileAnInputUniverseHasNoSource() throws {
+        let universes = NetworkUniverses(try exchange(), counters: BridgeCounters(["sources", "sets_in", "merges"]))
+        #expect(universes.health(protocolName: "sACN") == .degraded("no sACN source for input universe 1"))
+        universes.received(frame([1]), universe: 1, priority: 100, sequence: nil, from: "a", at: start)
+        universes.received(frame([2]), universe: 1, priority: 100, sequence: nil, from: "b", at: start)
+        #expect(universes.health(protocolName: "sACN") == .ok)
+        #expect(universes.snapshot() == [
+            BridgeCounter(name: "sources", value: 2), BridgeCounter(name: "sets_in", value: 0), BridgeCounter(name: "merges", value: 1),
+        ])  // no link attached: nothing was sent to a router
+        universes.expire(at: start + .seconds(3), timeout: SACN.sourceTimeout)
+        #expect(universes.health(protocolName: "sACN") == .degraded("no sACN source for input universe 1"))
+    }
+
     @Test func configProblemsAreNamed() {
         func problems(_ options: [String: OptionValue], kind: String = "sacn") -> [String] {
             do throws(BridgeConfigProblems) {
