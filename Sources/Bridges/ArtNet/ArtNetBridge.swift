@@ -56,7 +56,7 @@ final class ArtNetBridge: Bridge {
         ]))
     }
 
-    var counters: BridgeCounters { universes.counters }
+    private var counters: BridgeCounters { universes.counters }
 
     func start(link: any RouterLink) async throws {
         let endpoint = try await UDPEndpoint.open(
@@ -66,12 +66,12 @@ final class ArtNetBridge: Bridge {
         }
         running.withLock { $0.endpoint = endpoint }
         try universes.attach(link)
-        var timers = [FixedRateTimer(on: endpoint.eventLoop, every: .nanoseconds(universes.intervalNanoseconds)) { [weak self] _ in
+        var timers = [FixedRateTimer(on: endpoint.eventLoop, every: .nanoseconds(universes.intervalNanoseconds)) { [weak self] in
             self?.tick()
         }]
         if settings.poll, !universes.outputUniverses.isEmpty {
             sendPoll()
-            timers.append(FixedRateTimer(on: endpoint.eventLoop, every: .seconds(3)) { [weak self] _ in self?.sendPoll() })
+            timers.append(FixedRateTimer(on: endpoint.eventLoop, every: .seconds(3)) { [weak self] in self?.sendPoll() })
         }
         running.withLock { $0.timers = timers }
     }

@@ -65,12 +65,11 @@ final class UDPEndpoint: Sendable {
         }
     }
 
-    /// Sends one datagram (from any thread; fire and forget: a failure shows in `errors`).
-    func send(_ bytes: [UInt8], to destination: SocketAddress, onError: (@Sendable (any Error) -> Void)? = nil) {
-        let buffer = channel.allocator.buffer(bytes: bytes)
-        let promise = onError.map { _ in channel.eventLoop.makePromise(of: Void.self) }
-        if let promise, let onError { promise.futureResult.whenFailure(onError) }
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: promise)
+    /// Sends one datagram (from any thread); a failure is reported to `onError`, not thrown.
+    func send(_ bytes: [UInt8], to destination: SocketAddress, onError: @escaping @Sendable (any Error) -> Void) {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenFailure(onError)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: channel.allocator.buffer(bytes: bytes)), promise: promise)
     }
 
     func close() async {
@@ -121,15 +120,15 @@ func socketAddress(_ text: String, defaultPort: Int) throws -> SocketAddress {
 final class FixedRateTimer: Sendable {
     private let state = Mutex<(task: Scheduled<Void>?, cancelled: Bool)>((nil, false))
 
-    init(on eventLoop: any EventLoop, every interval: TimeAmount, _ body: @escaping @Sendable (NIODeadline) -> Void) {
+    init(on eventLoop: any EventLoop, every interval: TimeAmount, _ body: @escaping @Sendable () -> Void) {
         schedule(on: eventLoop, at: .now() + interval, interval: interval, body)
     }
 
-    private func schedule(on eventLoop: any EventLoop, at deadline: NIODeadline, interval: TimeAmount, _ body: @escaping @Sendable (NIODeadline) -> Void) {
+    private func schedule(on eventLoop: any EventLoop, at deadline: NIODeadline, interval: TimeAmount, _ body: @escaping @Sendable () -> Void) {
         state.withLock { state in
             guard !state.cancelled else { return }
             state.task = eventLoop.scheduleTask(deadline: deadline) { [self] in
-                body(deadline)
+                body()
                 // After a long stall, skip the missed ticks rather than bursting them.
                 var next = deadline + interval
                 let now = NIODeadline.now()

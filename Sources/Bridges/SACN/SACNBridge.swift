@@ -48,7 +48,7 @@ final class SACNBridge: Bridge {
         ]))
     }
 
-    var counters: BridgeCounters { universes.counters }
+    private var counters: BridgeCounters { universes.counters }
 
     func start(link: any RouterLink) async throws {
         let endpoint = try await UDPEndpoint.open(
@@ -63,13 +63,13 @@ final class SACNBridge: Bridge {
             }
         }
         try universes.attach(link)
-        let tick = FixedRateTimer(on: endpoint.eventLoop, every: .nanoseconds(Int64(universes.intervalNanoseconds))) { [weak self] _ in
+        let tick = FixedRateTimer(on: endpoint.eventLoop, every: .nanoseconds(universes.intervalNanoseconds)) { [weak self] in
             self?.tick()
         }
         var timers = [tick]
         if settings.discovery, !universes.outputUniverses.isEmpty {
             sendDiscovery()
-            timers.append(FixedRateTimer(on: endpoint.eventLoop, every: .seconds(10)) { [weak self] _ in self?.sendDiscovery() })
+            timers.append(FixedRateTimer(on: endpoint.eventLoop, every: .seconds(10)) { [weak self] in self?.sendDiscovery() })
         }
         running.withLock { $0.timers = timers }
     }
