@@ -127,6 +127,15 @@ struct NetworkMergeTests {
         #expect(universes.health(protocolName: "sACN") == .degraded("no sACN source for input universe 1"))
     }
 
+    @Test func artNetOutputThatReachesNoNodeIsDegraded() throws {
+        let output: [String: OptionValue] = ["output_universes": .list([.integer(7)])]
+        let alone = try BridgeCatalog.standard.build(BridgeConfig(id: "a", kind: "artnet", options: output))
+        #expect(alone.status.health == .degraded("no Art-Net node subscribes to output universe 7"))
+        let unicast = try BridgeCatalog.standard.build(BridgeConfig(
+            id: "b", kind: "artnet", options: output.merging(["destinations": .list([.string("127.0.0.1")])]) { $1 }))
+        #expect(unicast.status.health == .ok)
+    }
+
     @Test func configProblemsAreNamed() {
         func problems(_ options: [String: OptionValue], kind: String = "sacn") -> [String] {
             do throws(BridgeConfigProblems) {

@@ -92,9 +92,19 @@ final class ArtNetBridge: Bridge {
     }
 
     var status: BridgeStatus {
-        let nodes = UInt64(running.withLock { $0.nodes.count })
-        let counters = universes.snapshot().map { $0.name == "nodes" ? BridgeCounter(name: "nodes", value: nodes) : $0 }
-        return BridgeStatus(health: universes.health(protocolName: "Art-Net"), counters: counters)
+        let nodes = running.withLock { $0.nodes }
+        let counters = universes.snapshot().map { $0.name == "nodes" ? BridgeCounter(name: "nodes", value: UInt64(nodes.count)) : $0 }
+        var health = universes.health(protocolName: "Art-Net")
+        // Output with no fixed destination reaches only nodes that asked for it.
+        if health == .ok, settings.destinations.isEmpty, !settings.broadcastDMX {
+            let subscribed = Set(nodes.values.flatMap(\.outputs))
+            let unheard = universes.outputUniverses.filter { !subscribed.contains(UInt16($0)) }
+            if !unheard.isEmpty {
+                health = .degraded("no Art-Net node subscribes to output universe\(unheard.count == 1 ? "" : "s") "
+                    + unheard.prefix(8).map(String.init).joined(separator: ", ") + (unheard.count > 8 ? ", …" : ""))
+            }
+        }
+        return BridgeStatus(health: health, counters: counters)
     }
 
     // MARK: Output
