@@ -23,7 +23,7 @@ enum GatewayExit {
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clasp-gateway",
-        abstract: "CLASP router and gateway (WebSocket and TCP, wire-compatible with the CLASP reference).",
+        abstract: "CLASP router and gateway (WebSocket, TCP and UDP, wire-compatible with the CLASP reference).",
         discussion: """
             Settings come from, in order of precedence: these flags, the config file (--config), \
             then the embedded defaults. See README.md for every config key.
@@ -54,6 +54,11 @@ struct GatewayCommand: AsyncParsableCommand {
     var noTCP = false
 
     @Option(
+        name: .customLong("udp-port"),
+        help: ArgumentHelp("UDP port (one frame per datagram); 0 disables UDP. (default: 7333)", valueName: "port"))
+    var udpPort: Int?
+
+    @Option(
         name: .customLong("data-dir"),
         help: ArgumentHelp("Data directory, created if missing; must be writable. (default: ./data)", valueName: "path"))
     var dataDir: String?
@@ -80,6 +85,9 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         if let tcpPort, !(0...65_535).contains(tcpPort) {
             throw ValidationError("--tcp-port must be an integer from 0 to 65535, got \(tcpPort)")
+        }
+        if let udpPort, !(0...65_535).contains(udpPort) {
+            throw ValidationError("--udp-port must be an integer from 0 to 65535 (0 disables), got \(udpPort)")
         }
         if noTCP, tcpPort != nil {
             throw ValidationError("--tcp-port and --no-tcp contradict each other")
@@ -114,6 +122,10 @@ struct GatewayCommand: AsyncParsableCommand {
             settings.tcp.enabled = true
         }
         if noTCP { settings.tcp.enabled = false }
+        if let udpPort {
+            settings.udp.port = udpPort
+            settings.udp.enabled = udpPort != 0
+        }
         if let dataDir { settings.dataDirectory = dataDir }
         if let logLevel { settings.logLevel = logLevel.level }
         if let name { settings.router.name = name }

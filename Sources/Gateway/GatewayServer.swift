@@ -16,8 +16,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Wiring and lifecycle: router host, WebSocket and TCP listeners, bridges, signals, orderly
-/// shutdown.
+/// Wiring and lifecycle: router host, WebSocket, TCP and UDP listeners, bridges, signals,
+/// orderly shutdown.
 enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
@@ -84,11 +84,29 @@ enum GatewayServer {
                 throw ExitCode(GatewayExit.startFailure)
             }
         }
+        var udpServer: UDPServer?
+        if settings.udp.enabled {
+            do {
+                udpServer = try await UDPServer.start(configuration: udpConfiguration(settings), host: host, logger: logger)
+            } catch {
+                logger.critical(
+                    "cannot listen on udp \(endpoint(settings.bind, settings.udp.port)): \(describe(error, port: settings.udp.port))")
+                try? await tcpServer?.shutdown()
+                try? await server.shutdown()
+                await host.shutdown()
+                store.close()
+                try? await group.shutdownGracefully()
+                throw ExitCode(GatewayExit.startFailure)
+            }
+        }
         logger.notice(
             "listening on ws://\(endpoint(settings.bind, server.localPort))",
             metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
         if let tcpServer {
             logger.notice("listening on tcp://\(endpoint(settings.bind, tcpServer.localPort))")
+        }
+        if let udpServer {
+            logger.notice("listening on udp://\(endpoint(settings.bind, udpServer.localPort))")
         }
 
         var discovery: DiscoveryResponder?
@@ -145,6 +163,7 @@ enum GatewayServer {
         } catch {
             logger.warning("TCP server shutdown: \(error)")
         }
+        try? await udpServer?.shutdown()
         // The host hands its last changes to the store; closing the store writes them.
         await host.shutdown()
         store.close()
@@ -178,6 +197,27 @@ enum GatewayServer {
         configuration.maxConnections = settings.router.maxSessions + 1_024
         if let value = settings.tcp.readTimeout { configuration.readTimeout = value }
         // One slow-consumer policy for both transports.
+        if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
+        if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
+        return configuration
+    }
+
+    static func udpConfiguration(_ settings: GatewaySettings) -> UDPServer.Configuration {
+        var configuration = UDPServer.Configuration()
+        configuration.host = settings.bind
+        configuration.port = settings.udp.port
+        configuration.maxSessions = settings.router.maxSessions
+        let udp = settings.udp
+        if let value = udp.idleTimeout { configuration.idleTimeout = value }
+        if let value = udp.maxDatagramBytes { configuration.maxDatagramBytes = value }
+        configuration.multicastGroup = udp.multicastGroup
+        configuration.multicastInterface = udp.multicastInterface
+        if let value = udp.multicastTTL { configuration.multicastTTL = value }
+        if let value = udp.multicastLoop { configuration.multicastLoop = value }
+        if let value = udp.broadcast { configuration.broadcast = value }
+        if let value = udp.broadcastAddress { configuration.broadcastAddress = value }
+        if let value = udp.groupSubscribe { configuration.groupSubscriptions = value }
+        // One slow-consumer policy for every transport.
         if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
         if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
         return configuration

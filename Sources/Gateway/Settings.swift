@@ -27,8 +27,26 @@ struct GatewaySettings: Sendable, Equatable {
     var websocket = WebSocketSettings()
     /// TCP listener settings (length-prefixed frames, wire-format §1.5); binds to `bind` too.
     var tcp = TCPSettings()
+    /// UDP transport settings (one frame per datagram); binds to `bind` too.
+    var udp = UDPSettings()
     /// `[bridges.<id>]` tables, in file order.
     var bridges: [BridgeConfig] = []
+}
+
+/// The UDP transport. A field left `nil` keeps the transport's default.
+struct UDPSettings: Sendable, Equatable {
+    /// False: no UDP transport at all.
+    var enabled = true
+    var port: Int = 7333
+    var idleTimeout: Double?
+    var maxDatagramBytes: Int?
+    var multicastGroup: String?
+    var multicastInterface: String?
+    var multicastTTL: Int?
+    var multicastLoop: Bool?
+    var broadcast: Bool?
+    var broadcastAddress: String?
+    var groupSubscribe: [String]?
 }
 
 /// The TCP listener. A field left `nil` keeps the transport's default.
@@ -104,7 +122,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "tcp", "limits", "protocol", "storage", "gestures", "timelines", "discovery"]
+    static let tables = ["server", "websocket", "tcp", "udp", "limits", "protocol", "storage", "gestures", "timelines", "discovery"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -144,6 +162,54 @@ enum ConfigSchema {
         },
         .integer("tcp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)") { $0.tcp.port = $1 },
         .seconds("tcp", "read_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.tcp.readTimeout = $1 },
+        // [udp]
+        ConfigKey(table: "udp", key: "enabled", expects: "true or false") { settings, value in
+            guard case .boolean(let enabled) = value else { return false }
+            settings.udp.enabled = enabled
+            return true
+        },
+        .integer("udp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no UDP transport)") { settings, port in
+            settings.udp.port = port
+            if port == 0 { settings.udp.enabled = false }
+        },
+        .seconds("udp", "idle_timeout", allowZero: false, max: 86_400, expects: "a number of seconds greater than 0 and at most 86400") { $0.udp.idleTimeout = $1 },
+        .integer("udp", "max_datagram_bytes", in: 512...65_507, expects: "an integer from 512 to 65507") { $0.udp.maxDatagramBytes = $1 },
+        ConfigKey(table: "udp", key: "multicast_group", expects: "an IPv4 multicast address (224.0.0.0 to 239.255.255.255)") { settings, value in
+            guard case .string(let group) = value, Validate.ipv4Multicast(group) else { return false }
+            settings.udp.multicastGroup = group
+            return true
+        },
+        ConfigKey(table: "udp", key: "multicast_interface", expects: "an interface name or IPv4 address") { settings, value in
+            guard case .string(let interface) = value, !interface.isEmpty, interface.utf8.count <= 64 else { return false }
+            settings.udp.multicastInterface = interface
+            return true
+        },
+        .integer("udp", "multicast_ttl", in: 0...255, expects: "an integer from 0 to 255") { $0.udp.multicastTTL = $1 },
+        ConfigKey(table: "udp", key: "multicast_loop", expects: "true or false") { settings, value in
+            guard case .boolean(let loop) = value else { return false }
+            settings.udp.multicastLoop = loop
+            return true
+        },
+        ConfigKey(table: "udp", key: "broadcast", expects: "true or false") { settings, value in
+            guard case .boolean(let broadcast) = value else { return false }
+            settings.udp.broadcast = broadcast
+            return true
+        },
+        ConfigKey(table: "udp", key: "broadcast_address", expects: "an IPv4 address") { settings, value in
+            guard case .string(let address) = value, Validate.ipv4(address) else { return false }
+            settings.udp.broadcastAddress = address
+            return true
+        },
+        ConfigKey(table: "udp", key: "group_subscribe", expects: "an array of address patterns") { settings, value in
+            guard case .array(let items) = value else { return false }
+            var patterns: [String] = []
+            for item in items {
+                guard case .string(let pattern) = item, (try? AddressPattern(pattern)) != nil else { return false }
+                patterns.append(pattern)
+            }
+            settings.udp.groupSubscribe = patterns
+            return true
+        },
         // [limits]
         .integer("limits", "max_sessions", in: .positive, expects: "a positive integer") { $0.router.maxSessions = $1 },
         .seconds("limits", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600") { $0.router.handshakeTimeout = $1 },
@@ -302,6 +368,18 @@ enum Validate {
             !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
                 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         }
+    }
+
+    static func ipv4(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    /// An IPv4 address in 224.0.0.0/4.
+    static func ipv4Multicast(_ text: String) -> Bool {
+        var address = in_addr()
+        guard inet_pton(AF_INET, text, &address) == 1 else { return false }
+        return UInt32(bigEndian: address.s_addr) >> 28 == 0xE
     }
 }
 

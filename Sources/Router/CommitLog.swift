@@ -1,8 +1,8 @@
-/// Identities of applied QoS-commit messages, so a retransmission is applied once.
+/// Identities of applied QoS confirm and commit messages, so a retransmission is applied once.
 ///
 /// A message is identified by (client name from HELLO, frame timestamp, address); see
-/// `docs/router.md`, "QoS". The newest `limit` identities per client are kept, in memory
-/// and in the store.
+/// `docs/router.md`, "QoS". The newest `limit` identities per client are kept in memory;
+/// those of commit writes also in the store.
 struct CommitLog {
     struct Key: Hashable {
         let client: String

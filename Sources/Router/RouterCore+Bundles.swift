@@ -17,10 +17,10 @@ extension RouterCore {
     /// Checks what does not depend on state at once; runs the bundle now, or schedules it
     /// when its timestamp (server time) is in the future.
     func handleBundle(_ bundle: BundleMessage, _ header: FrameHeader, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
-        let identity = commitIdentity(header, session, address: "")
+        let identity = messageIdentity(header, session, address: "")
         if let identity {
             if let original = commitLog[identity] {
-                acknowledge(Ack(revision: original.revision == 0 ? nil : original.revision), qos: .commit, waitingFor: original.sequence, connection)
+                acknowledge(Ack(revision: original.revision == 0 ? nil : original.revision), qos: header.qos, waitingFor: original.sequence, connection)
                 return
             }
             if scheduledCommits.contains(identity) { return }  // the original is still waiting for its time
@@ -135,7 +135,7 @@ extension RouterCore {
                 deliver(OutboundFrame(bytes: bytes), to: publish.address, signal: publish.signal, excluding: id)
             }
         }
-        if let identity { recordCommit(identity, revision: lastRevision ?? 0) }
+        if let identity { recordIdentity(identity, revision: lastRevision ?? 0, durable: qos == .commit) }
         acknowledge(Ack(revision: lastRevision), qos: qos, connection)
     }
 

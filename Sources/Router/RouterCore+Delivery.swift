@@ -52,7 +52,14 @@ extension RouterCore {
 
     // MARK: - Publish
 
-    func handlePublish(_ publish: Publish, qos: QoS, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
+    func handlePublish(_ publish: Publish, _ header: FrameHeader, _ session: Session, _ connection: Connection, _ id: ConnectionID) {
+        let qos = header.qos
+        let identity = messageIdentity(header, session, address: publish.address)
+        if let identity, commitLog[identity] != nil {
+            // A retransmission: delivered once; the ACK is repeated.
+            acknowledge(Ack(address: publish.address), qos: qos, connection)
+            return
+        }
         if let problem = addressProblem(publish.address) {
             reply(connection, problem.code, problem.message, address: publish.address)
             return
@@ -76,6 +83,8 @@ extension RouterCore {
         } else {
             deliver(OutboundFrame(bytes: bytes, coalescing: Self.coalescing(publish)), to: publish.address, signal: publish.signal, excluding: id)
         }
+        // Kept in memory only: a PUBLISH changes no state the store could hold.
+        if let identity { recordIdentity(identity, revision: 0, durable: false) }
         acknowledge(Ack(address: publish.address), qos: qos, connection)
     }
 
@@ -118,16 +127,15 @@ extension RouterCore {
     /// Encodes once; hands the same bytes to every matching session (each once, however
     /// many of its subscriptions match).
     func deliver(_ frame: OutboundFrame, to address: String, signal: SignalType, excluding sender: ConnectionID?) {
-        let matches = subscriptions.matches(address)
-        if matches.count == 1 {
-            let only = matches[0]
-            if only.connection != sender, only.types.admits(signal) {
-                connections[only.connection]?.sink.send(frame)
+        let matches = subscriptions.lookup(address)
+        if matches.onePerConnection {
+            for subscription in matches.subscriptions where subscription.connection != sender && subscription.types.admits(signal) {
+                connections[subscription.connection]?.sink.send(frame)
             }
             return
         }
         var served: Swift.Set<ConnectionID> = []
-        for subscription in matches where subscription.connection != sender && subscription.types.admits(signal) {
+        for subscription in matches.subscriptions where subscription.connection != sender && subscription.types.admits(signal) {
             guard served.insert(subscription.connection).inserted else { continue }
             connections[subscription.connection]?.sink.send(frame)
         }
@@ -200,7 +208,7 @@ extension RouterCore {
     /// The params matching `pattern` (all when nil), from the snapshot cache. An empty state
     /// sends one empty SNAPSHOT only when `evenIfEmpty`.
     func sendSnapshot(matching pattern: AddressPattern?, to connection: Connection, evenIfEmpty: Bool = true) {
-        let snapshot = snapshotCache.frames(for: pattern, in: params, chunkBytes: configuration.snapshotChunkBytes)
+        let snapshot = snapshotCache.frames(for: pattern, in: params, chunkBytes: connection.snapshotChunkBytes)
         guard evenIfEmpty || !snapshot.isEmpty else { return }
         for bytes in snapshot.frames {
             connection.sink.send(OutboundFrame(bytes: bytes))
@@ -209,7 +217,7 @@ extension RouterCore {
 
     func sendSnapshot(_ states: [ParamState], to connection: Connection, evenIfEmpty: Bool) {
         guard !states.isEmpty || evenIfEmpty else { return }
-        for bytes in SnapshotChunker.frames(for: states, chunkBytes: configuration.snapshotChunkBytes) {
+        for bytes in SnapshotChunker.frames(for: states, chunkBytes: connection.snapshotChunkBytes) {
             connection.sink.send(OutboundFrame(bytes: bytes))
         }
     }

@@ -6,14 +6,16 @@ import CLASP
 extension RouterCore {
     // MARK: - QoS and durability
 
-    /// The identity of a QoS-commit message, when it has one (a frame timestamp).
-    func commitIdentity(_ header: FrameHeader, _ session: Session, address: String) -> CommitLog.Key? {
-        guard header.qos == .commit, let timestamp = header.timestamp else { return nil }
+    /// The identity of a QoS confirm or commit message, when it has one (a frame timestamp):
+    /// a retransmission of it is answered, not applied again.
+    func messageIdentity(_ header: FrameHeader, _ session: Session, address: String) -> CommitLog.Key? {
+        guard header.qos != .fire, let timestamp = header.timestamp else { return nil }
         return CommitLog.Key(client: session.name, timestamp: timestamp, address: address)
     }
 
-    func recordCommit(_ identity: CommitLog.Key, revision: UInt64) {
-        guard let storeLink else {
+    /// Remembers an applied message's identity; a commit's (`durable`) also goes to the store.
+    func recordIdentity(_ identity: CommitLog.Key, revision: UInt64, durable: Bool) {
+        guard durable, let storeLink else {
             commitLog.insert(identity, CommitLog.Entry(revision: revision, sequence: 0))
             return
         }

@@ -7,10 +7,10 @@ extension RouterCore {
     // MARK: - Params
 
     func handleSet(_ set: SetMessage, _ header: FrameHeader, _ session: Session, _ connection: Connection) {
-        let identity = commitIdentity(header, session, address: set.address)
+        let identity = messageIdentity(header, session, address: set.address)
         if let identity, let original = commitLog[identity] {
-            // A retransmitted commit: applied once; the ACK is repeated.
-            acknowledge(Ack(address: set.address, revision: original.revision), qos: .commit, waitingFor: original.sequence, connection)
+            // A retransmission: applied once; the ACK is repeated.
+            acknowledge(Ack(address: set.address, revision: original.revision), qos: header.qos, waitingFor: original.sequence, connection)
             return
         }
         let key = ExactText(set.address)
@@ -23,7 +23,7 @@ extension RouterCore {
             checked = result
         }
         let param = apply(checked, by: session, coalescing: .param(set.address))
-        if let identity { recordCommit(identity, revision: param.revision) }
+        if let identity { recordIdentity(identity, revision: param.revision, durable: header.qos == .commit) }
         acknowledge(Ack(address: set.address, revision: param.revision), qos: header.qos, connection)
     }
 

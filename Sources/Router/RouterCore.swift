@@ -94,8 +94,11 @@ public final class RouterCore {
         guard connections.count < configuration.maxSessions else { return nil }
         let id = ConnectionID(rawValue: nextConnection)
         nextConnection += 1
+        // A frame carries the header and, from the router, never a timestamp.
+        let chunkBytes = min(configuration.snapshotChunkBytes, connection.maxFrameBytes - CodecLimits.headerLength)
         connections[id] = Connection(
-            id: id, sink: connection, openedAt: clock.monotonicNanoseconds(), closesWhenIdle: closesWhenIdle)
+            id: id, sink: connection, openedAt: clock.monotonicNanoseconds(), closesWhenIdle: closesWhenIdle,
+            snapshotChunkBytes: max(1, chunkBytes))
         return id
     }
 
@@ -248,7 +251,7 @@ public final class RouterCore {
                 dropStreamFilter(unsubscribe.id, of: session)
             }
         case .publish(let publish):
-            handlePublish(publish, qos: qos, session, connection, id)
+            handlePublish(publish, header, session, connection, id)
         case .bundle(let bundle):
             handleBundle(bundle, header, session, connection, id)
         case .sync(let sync):
@@ -346,13 +349,17 @@ final class Connection {
     var badFrameWindowStart: UInt64 = 0
     /// ACKs waiting for the store, oldest first.
     var heldReplies: [HeldReply] = []
+    /// SNAPSHOT payloads are cut at this many bytes (the configured size, or less when the
+    /// transport's frames are smaller).
+    let snapshotChunkBytes: Int
 
-    init(id: ConnectionID, sink: any SessionConnection, openedAt: UInt64, closesWhenIdle: Bool) {
+    init(id: ConnectionID, sink: any SessionConnection, openedAt: UInt64, closesWhenIdle: Bool, snapshotChunkBytes: Int) {
         self.id = id
         self.sink = sink
         self.openedAt = openedAt
         self.closesWhenIdle = closesWhenIdle
         self.lastActivity = openedAt
+        self.snapshotChunkBytes = snapshotChunkBytes
     }
 }
 

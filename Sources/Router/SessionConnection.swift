@@ -11,6 +11,13 @@ public protocol SessionConnection: AnyObject {
     /// when it calls this; the transport must not call `RouterCore.disconnected` back for
     /// it (doing so is harmless: unknown ids are ignored).
     func close(_ reason: CloseReason)
+    /// Largest frame the transport carries to this peer (a datagram budget); SNAPSHOTs are
+    /// cut to fit. Stream transports carry every CLASP frame: `Int.max`.
+    var maxFrameBytes: Int { get }
+}
+
+extension SessionConnection {
+    public var maxFrameBytes: Int { .max }
 }
 
 /// Why the router (or a transport) ends a connection. `description` is what gets logged.

@@ -65,7 +65,7 @@ struct SnapshotCache {
     /// The frames for `pattern` (nil: every param) at the table's current version, and
     /// whether no param matched (the frames are then one empty SNAPSHOT).
     mutating func frames(for pattern: AddressPattern?, in params: ParamTable, chunkBytes: Int) -> (frames: [[UInt8]], isEmpty: Bool) {
-        let key = pattern?.description ?? ""
+        let key = "\(chunkBytes) \(pattern?.description ?? "")"
         if let entry = entries[key], entry.version == params.version { return (entry.frames, entry.isEmpty) }
         let states = params.states(matching: pattern)
         let frames = SnapshotChunker.frames(for: states, chunkBytes: chunkBytes)

@@ -61,7 +61,7 @@ struct SubscriptionIndex {
 
     private let root = Node()
     private var globbed: [SubscriptionKey: Subscription] = [:]
-    private var cache: [ExactText: [Subscription]] = [:]
+    private var cache: [ExactText: Matches] = [:]
     private let cacheLimit = 4_096
 
     /// True when no subscription is stored and the trie holds no node but its root.
@@ -103,20 +103,33 @@ struct SubscriptionIndex {
         }
     }
 
+    /// The subscriptions matching one address, and whether each belongs to a different
+    /// connection: then a fan-out sends to each without checking for repeats.
+    struct Matches {
+        let subscriptions: [Subscription]
+        let onePerConnection: Bool
+    }
+
     /// Every subscription matching `address` (several per connection possible).
-    mutating func matches(_ address: String) -> [Subscription] {
+    mutating func matches(_ address: String) -> [Subscription] { lookup(address).subscriptions }
+
+    /// The subscriptions matching `address`, worked out once per address until the next
+    /// subscription change.
+    mutating func lookup(_ address: String) -> Matches {
         let key = ExactText(address)
         if let hit = cache[key] { return hit }
         var found: [Subscription] = []
-        guard let segments = Address.segments(of: address) else { return [] }
+        guard let segments = Address.segments(of: address) else { return Matches(subscriptions: [], onePerConnection: true) }
         var visited: Swift.Set<Visit> = []
         collect(root, segments, 0, &found, &visited)
         for subscription in globbed.values where subscription.pattern.matches(address) {
             found.append(subscription)
         }
+        var connections = Swift.Set<ConnectionID>(minimumCapacity: found.count)
+        let matches = Matches(subscriptions: found, onePerConnection: found.allSatisfy { connections.insert($0.connection).inserted })
         if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[key] = found
-        return found
+        cache[key] = matches
+        return matches
     }
 
     private struct Visit: Hashable {

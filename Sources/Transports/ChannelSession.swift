@@ -12,17 +12,20 @@ protocol ChannelSessionHandler: AnyObject, SendableMetatype {
 /// The router-loop half of one connection: what `RouterCore` holds as its
 /// `SessionConnection`. Lives on the router's loop only; forwards to the channel's handler,
 /// directly when the channel shares the router's loop, else with one `execute` hop.
-/// Transport-neutral: WebSocket and TCP differ only in their channel handler.
+/// Transport-neutral: WebSocket, TCP and UDP differ only in their channel-loop half.
 final class ChannelSession<Handler: ChannelSessionHandler>: SessionConnection {
     /// Set by `RouterCore.connect`; cleared once the core has been told the connection is gone.
     var id: ConnectionID?
     /// The core closed this connection (it has already forgotten it).
     var closedByRouter = false
 
+    let maxFrameBytes: Int
     private let handler: NIOLoopBound<Handler>
 
-    init(handler: NIOLoopBound<Handler>) {
+    /// - Parameter maxFrameBytes: the transport's frame budget (datagram transports).
+    init(handler: NIOLoopBound<Handler>, maxFrameBytes: Int = .max) {
         self.handler = handler
+        self.maxFrameBytes = maxFrameBytes
     }
 
     func send(_ frame: OutboundFrame) {

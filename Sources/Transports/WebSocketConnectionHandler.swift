@@ -7,11 +7,9 @@ import Router
 /// The channel-loop half of one upgraded WebSocket connection: last handler of the pipeline.
 ///
 /// Inbound: reassembles binary messages (capped), hands each to `RouterCore.receive`, reports
-/// text messages with `receiveText`, answers ping and close. Outbound: writes each frame as one
-/// binary WebSocket frame without flushing and flushes once per event-loop turn; while the
-/// channel is not writable, frames wait in the session's `OutboundQueue`; when it overflows,
-/// the peer gets ERROR 503 and the connection is closed.
-final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
+/// text messages with `receiveText`, answers ping and close. Outbound: the shared
+/// `OutboundPump` policy, each frame one binary WebSocket frame.
+final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHandler, OutboundSink {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -47,8 +45,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
     private var routerDone = false
 
     private var state = State.open
-    private var queue: OutboundQueue
-    private var flushScheduled = false
+    private var pump: OutboundPump?
     private var fragment: Fragment?
     private var closeTimer: Scheduled<Void>?
     /// Why we are closing, for the close log line.
@@ -62,7 +59,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
         self.settings = settings
         self.sharedCache = cache
         self.logger = logger
-        self.queue = OutboundQueue(maxFrames: settings.queueFrames, maxBytes: settings.queueBytes)
     }
 
     // MARK: Lifecycle
@@ -70,6 +66,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.rawContext = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
+        pump = OutboundPump(
+            queueFrames: settings.queueFrames, queueBytes: settings.queueBytes, eventLoop: context.eventLoop, sink: self)
         let peer = context.channel.remoteAddress.map { "\($0)" } ?? "?"
         logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("websocket connection open")
@@ -100,7 +98,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
         state = .closed
         closeTimer?.cancel()
         closeTimer = nil
-        queue.removeAll()
+        pump?.removeAll()
         fragment = nil
         scratch = nil
         notifyRouterGone()
@@ -179,7 +177,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
         case .ping:
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.write(Self.wrapOutboundOut(pong), promise: nil)
-            scheduleFlush()
+            pump?.scheduleFlush()
         case .pong:
             break
         case .connectionClose:
@@ -285,26 +283,18 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
     // MARK: Outbound (called by WebSocketSession on this channel's loop)
 
     func send(_ frame: OutboundFrame) {
-        guard state == .open, let context else { return }
-        if queue.isEmpty && context.channel.isWritable {
-            write(frame, context: context)
-            scheduleFlush()
-            return
-        }
-        switch queue.push(frame) {
-        case .queued, .coalesced:
-            if context.channel.isWritable { drain(context: context) }
-        case .overflow:
-            slowConsumer(context: context)
+        guard state == .open, let pump else { return }
+        if case .slowConsumer(let frames, let bytes) = pump.send(frame) {
+            logger.warning("closing slow consumer", metadata: ["queued_frames": "\(frames)", "queued_bytes": "\(bytes)"])
+            notifyRouterGone()
+            closeGracefully(code: .policyViolation, reason: CloseReason.slowConsumer.description)
         }
     }
 
     func closeRequestedByRouter(_ reason: CloseReason) {
         routerDone = true
-        guard state == .open, let context else { return }
-        while let frame = queue.popFirst() {
-            write(frame, context: context)
-        }
+        guard state == .open else { return }
+        pump?.drainAll()
         closeGracefully(code: Self.closeCode(for: reason), reason: reason.description)
     }
 
@@ -314,23 +304,21 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, state == .open, !queue.isEmpty {
-            drain(context: context)
+        if context.channel.isWritable, state == .open {
+            pump?.drain()
         }
         context.fireChannelWritabilityChanged()
     }
 
-    private func drain(context: ChannelHandlerContext) {
-        while context.channel.isWritable, let frame = queue.popFirst() {
-            write(frame, context: context)
-        }
-        scheduleFlush()
-    }
+    // MARK: OutboundSink
 
-    private func write(_ frame: OutboundFrame, context: ChannelHandlerContext) {
+    var canWrite: Bool { context?.channel.isWritable ?? false }
+
+    func write(_ frame: OutboundFrame) {
+        guard let context else { return }
         if let rawContext {
             let buffer = cache?.buffer(for: frame, allocator: context.channel.allocator)
-                ?? WireFrameCache.encode(frame.bytes, allocator: context.channel.allocator)
+                ?? WireFrameCache.webSocketFrame(frame.bytes, allocator: context.channel.allocator)
             rawContext.write(NIOAny(buffer), promise: nil)
         } else {
             let data = context.channel.allocator.buffer(bytes: frame.bytes)
@@ -338,24 +326,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
         }
     }
 
-    private func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.context?.flush()
-        }
-    }
-
-    private func slowConsumer(context: ChannelHandlerContext) {
-        logger.warning(
-            "closing slow consumer",
-            metadata: ["queued_frames": "\(queue.count)", "queued_bytes": "\(queue.byteCount)"]
-        )
-        queue.removeAll()
-        notifyRouterGone()
-        write(OutboundFrame(bytes: slowConsumerErrorFrameBytes), context: context)
-        closeGracefully(code: .policyViolation, reason: CloseReason.slowConsumer.description)
+    func flush() {
+        context?.flush()
     }
 
     // MARK: Closing
@@ -419,10 +391,3 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
         return String(result)
     }
 }
-
-/// ERROR 503 sent to a session whose outbound queue overflowed (encoded once).
-let slowConsumerErrorFrameBytes: [UInt8] = {
-    let error = ErrorMessage(code: ErrorCode.slowConsumer.rawValue, message: CloseReason.slowConsumer.description)
-    // Cannot fail: a short message far below every codec limit.
-    return (try? Message.error(error).encodedFrame()) ?? []
-}()

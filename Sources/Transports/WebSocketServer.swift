@@ -62,7 +62,8 @@ public final class WebSocketServer: Sendable {
         logger: Logger
     ) async throws -> WebSocketServer {
         let connections = ConnectionRegistry(limit: configuration.maxConnections)
-        let cache = NIOLoopBoundBox.makeBoxSendingValue(WireFrameCache(), as: WireFrameCache.self, eventLoop: host.eventLoop)
+        let cache = NIOLoopBoundBox.makeBoxSendingValue(
+            WireFrameCache(encode: WireFrameCache.webSocketFrame), as: WireFrameCache.self, eventLoop: host.eventLoop)
         let settings = WebSocketConnectionHandler.Settings(
             maxMessageBytes: configuration.maxFrameBytes,
             queueFrames: configuration.outboundQueueFrames,

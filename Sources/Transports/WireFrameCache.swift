@@ -1,22 +1,30 @@
 import NIOCore
 import Router
 
-/// Turns an `OutboundFrame` into the bytes of one unmasked binary WebSocket frame (header and
-/// CLASP frame in one buffer, written past the `WebSocketFrameEncoder`).
+/// Turns an `OutboundFrame` into one transport's wire bytes (framing and CLASP frame in one
+/// buffer): an unmasked binary WebSocket frame (`webSocketFrame`, written past the
+/// `WebSocketFrameEncoder`) or a length-prefixed TCP frame (`LengthPrefixFrameDecoder.encode`).
 ///
 /// Encode once, send many: a fan-out hands the same `OutboundFrame` (same array storage) to
 /// every recipient one after another, so remembering the last conversion turns it into one
 /// copy per fan-out. The cache keeps the last array alive, so equal storage addresses mean the
 /// same, unmodified bytes. Confined to one event loop (not `Sendable`).
 final class WireFrameCache {
+    typealias Encode = (_ frame: [UInt8], _ allocator: ByteBufferAllocator) -> ByteBuffer
+
+    private let encode: Encode
     private var lastBytes: [UInt8] = []
     private var lastBuffer: ByteBuffer?
+
+    init(encode: @escaping Encode) {
+        self.encode = encode
+    }
 
     func buffer(for frame: OutboundFrame, allocator: ByteBufferAllocator) -> ByteBuffer {
         if let cached = lastBuffer, Self.sameStorage(frame.bytes, lastBytes) {
             return cached
         }
-        let buffer = Self.encode(frame.bytes, allocator: allocator)
+        let buffer = encode(frame.bytes, allocator)
         lastBytes = frame.bytes
         lastBuffer = buffer
         return buffer
@@ -30,7 +38,7 @@ final class WireFrameCache {
     }
 
     /// One FIN + binary WebSocket frame, server to client (unmasked), carrying `payload`.
-    static func encode(_ payload: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func webSocketFrame(_ payload: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: payload.count + 10)
         buffer.writeInteger(UInt8(0x82))
         switch payload.count {

@@ -232,11 +232,19 @@ struct TestFailure: Error, CustomStringConvertible {
         var expected = GatewaySettings()
         expected.websocket = loaded.websocket
         expected.tcp.readTimeout = loaded.tcp.readTimeout
+        expected.udp = loaded.udp
         // The example writes out every default; [websocket] and [tcp] defaults belong to the
         // transports.
         #expect(loaded == expected)
         #expect(loaded.tcp.port == TCPServer.Configuration().port)
         #expect(loaded.tcp.readTimeout == TCPServer.Configuration().readTimeout)
+        let udp = UDPServer.Configuration()
+        #expect(loaded.udp.enabled && loaded.udp.port == udp.port)
+        #expect(loaded.udp.idleTimeout == udp.idleTimeout && loaded.udp.maxDatagramBytes == udp.maxDatagramBytes)
+        #expect(loaded.udp.multicastGroup == nil && loaded.udp.multicastInterface == nil)
+        #expect(loaded.udp.multicastTTL == udp.multicastTTL && loaded.udp.multicastLoop == udp.multicastLoop)
+        #expect(loaded.udp.broadcast == udp.broadcast && loaded.udp.broadcastAddress == udp.broadcastAddress)
+        #expect(loaded.udp.groupSubscribe == udp.groupSubscriptions)
         let transport = WebSocketServer.Configuration()
         #expect(loaded.websocket.handshakeTimeout == transport.handshakeTimeout)
         #expect(loaded.websocket.maxFrameBytes == transport.maxFrameBytes)
@@ -318,6 +326,52 @@ func exampleConfigPath() -> String {
         let off = try GatewayCommand.parse(["--no-tcp"]).resolveSettings()
         #expect(!off.tcp.enabled && off.tcp.port == 7332)
         #expect(throws: (any Error).self) { try GatewayCommand.parse(["--no-tcp", "--tcp-port", "1"]) }
+    }
+
+    @Test func udpPortZeroTurnsUDPOffAndAnotherPortBackOn() throws {
+        let directory = try temporaryDirectory()
+        let file = directory + "/udp.toml"
+        try writeFile(file, "[udp]\nport = 0\n")
+        #expect(try !GatewaySettings().applying(configFile: file).udp.enabled)
+        let on = try GatewayCommand.parse(["--config", file, "--udp-port", "9100"]).resolveSettings()
+        #expect(on.udp.enabled && on.udp.port == 9100)
+        let off = try GatewayCommand.parse(["--udp-port", "0"]).resolveSettings()
+        #expect(!off.udp.enabled)
+        #expect(throws: (any Error).self) { try GatewayCommand.parse(["--udp-port", "70000"]) }
+    }
+
+    @Test func udpGroupKeysAreCheckedAndReachTheTransport() throws {
+        let directory = try temporaryDirectory()
+        let good = directory + "/groups.toml"
+        try writeFile(good, """
+            [udp]
+            multicast_group = "239.1.2.3"
+            multicast_interface = "lo"
+            multicast_ttl = 4
+            broadcast = true
+            broadcast_address = "10.0.0.255"
+            group_subscribe = ["/out/**"]
+            max_datagram_bytes = 1200
+            idle_timeout = 5
+            """)
+        var settings = try GatewaySettings().applying(configFile: good)
+        settings.bind = "127.0.0.1"
+        settings.websocket.outboundQueueFrames = 33
+        let configuration = GatewayServer.udpConfiguration(settings)
+        #expect(configuration.host == "127.0.0.1" && configuration.port == 7333)
+        #expect(configuration.multicastGroup == "239.1.2.3" && configuration.multicastInterface == "lo")
+        #expect(configuration.multicastTTL == 4 && configuration.broadcast && configuration.broadcastAddress == "10.0.0.255")
+        #expect(configuration.groupSubscriptions == ["/out/**"])
+        #expect(configuration.maxDatagramBytes == 1_200 && configuration.idleTimeout == 5)
+        #expect(configuration.outboundQueueFrames == 33)
+        for bad in [
+            "multicast_group = \"10.0.0.1\"", "multicast_group = \"nope\"", "broadcast_address = \"x\"",
+            "group_subscribe = [\"no-slash\"]", "max_datagram_bytes = 100", "multicast_ttl = 300", "broadcast = 1",
+        ] {
+            let file = directory + "/bad.toml"
+            try writeFile(file, "[udp]\n\(bad)\n")
+            #expect(throws: ConfigError.self, "\(bad)") { try GatewaySettings().applying(configFile: file) }
+        }
     }
 
     @Test func noFlagsGiveTheEmbeddedDefaults() throws {

@@ -450,3 +450,129 @@ async def raw_session(url, name="raw-client"):
 
 def summary(messages):
     return [(m["type"], m.get("code"), m.get("address")) for m in messages]
+
+
+# ---------------------------------------------------------------------------------------------
+# UDP client (one CLASP frame per datagram, no length prefix)
+
+
+class _Inbox(asyncio.DatagramProtocol):
+    def __init__(self, queue):
+        self.queue = queue
+
+    def datagram_received(self, data, addr):
+        self.queue.put_nowait((data, addr))
+
+
+class UDPClient:
+    """A CLASP-over-UDP peer on an asyncio datagram endpoint.
+
+    `send_reliable` is the retransmitting sender of QoS confirm/commit messages: the frame
+    carries a timestamp unique to the message (kept when resent, so the router can suppress
+    duplicates), and is resent with doubling timeouts until its ACK arrives or `attempts` runs
+    out. One message at a time (stop-and-wait), so messages are applied in the order sent.
+    """
+
+    def __init__(self, transport, queue):
+        self.transport = transport
+        self.queue = queue
+        self.session = None
+        self.resends = 0
+        self._last_timestamp = 0
+
+    @classmethod
+    async def open(cls, port, host="127.0.0.1"):
+        loop = asyncio.get_running_loop()
+        queue = asyncio.Queue()
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Inbox(queue), remote_addr=(host, port))
+        return cls(transport, queue)
+
+    @property
+    def local_port(self):
+        return self.transport.get_extra_info("sockname")[1]
+
+    def send_raw(self, datagram):
+        self.transport.sendto(datagram)
+
+    def send_payload(self, payload, **frame_args):
+        self.transport.sendto(frame(payload, **frame_args))
+
+    async def recv_raw(self, timeout=5.0):
+        data, _ = await asyncio.wait_for(self.queue.get(), timeout)
+        return data
+
+    async def recv(self, timeout=5.0):
+        return decode_frame(await self.recv_raw(timeout))
+
+    async def expect(self, predicate, timeout=5.0):
+        """Reads until a message matches; returns (match, messages skipped before it)."""
+        skipped = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise asyncio.TimeoutError(f"no matching message within {timeout}s; got {summary(skipped)}")
+            msg = await self.recv(left)
+            if predicate(msg):
+                return msg, skipped
+            skipped.append(msg)
+
+    async def nothing_within(self, seconds):
+        """The messages that arrived within `seconds` (expected: none)."""
+        got = []
+        try:
+            while True:
+                got.append(await self.recv(seconds))
+        except asyncio.TimeoutError:
+            return got
+
+    async def hello(self, name="udp-client", features=0xE0):
+        self.send_payload(hello_payload(name, features))
+        welcome, _ = await self.expect(lambda m: m["type"] == "WELCOME")
+        self.session = welcome["session"]
+        self.initial = await self.barrier()
+        return welcome
+
+    async def barrier(self, timeout=5.0):
+        self.send_payload(ping_payload())
+        _, before = await self.expect(lambda m: m["type"] == "PONG", timeout)
+        return before
+
+    def unique_timestamp(self):
+        """µs since the epoch, strictly increasing: the message's identity for de-duplication."""
+        import time
+
+        self._last_timestamp = max(self._last_timestamp + 1, time.time_ns() // 1_000)
+        return self._last_timestamp
+
+    async def send_reliable(self, payload, is_ack, qos=1, first_timeout=0.05, max_timeout=0.8, attempts=40):
+        """Sends until `is_ack(message)` matches a reply; returns (ack, other messages seen)."""
+        data = frame(payload, qos=qos, timestamp=self.unique_timestamp())
+        timeout = first_timeout
+        seen = []
+        loop = asyncio.get_running_loop()
+        for attempt in range(attempts):
+            if attempt:
+                self.resends += 1
+            self.transport.sendto(data)
+            deadline = loop.time() + timeout
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    msg = await self.recv(left)
+                except asyncio.TimeoutError:
+                    break
+                if is_ack(msg):
+                    return msg, seen
+                seen.append(msg)
+            timeout = min(timeout * 2, max_timeout)
+        raise AssertionError(f"no ACK after {attempts} sends; saw {summary(seen)}")
+
+    async def hello_reliable(self, name="udp-client", attempts=40):
+        """HELLO resent until WELCOME (a HELLO duplicate after it only gets an ERROR)."""
+        welcome, _ = await self.send_reliable(hello_payload(name), lambda m: m["type"] == "WELCOME", qos=0, attempts=attempts)
+        self.session = welcome["session"]
+        return welcome
+
+    def close(self):
+        self.transport.close()

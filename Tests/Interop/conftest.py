@@ -3,7 +3,7 @@
 The binary is `.build/release/clasp-gateway` at the repository root, or `$CLASP_GATEWAY_BIN`.
 Its stderr goes to a log file in the test's temporary directory; the port is read from the one
 `listening on ws://HOST:PORT` line (and the TCP port, when `--tcp-port` is passed, from the
-`listening on tcp://HOST:PORT` line that follows it). Every gateway started here is stopped with SIGTERM and must
+`listening on tcp://HOST:PORT` line that follows it; UDP is off unless `--udp-port` is passed). Every gateway started here is stopped with SIGTERM and must
 exit 0 within a few seconds.
 """
 
@@ -27,6 +27,7 @@ REPO = HERE.parent.parent
 GATEWAY_BIN = os.environ.get("CLASP_GATEWAY_BIN") or str(REPO / ".build" / "release" / "clasp-gateway")
 LISTENING = re.compile(r"listening on ws://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 LISTENING_TCP = re.compile(r"listening on tcp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
+LISTENING_UDP = re.compile(r"listening on udp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
@@ -42,6 +43,10 @@ class GatewayProcess:
         # Only awaited when the TCP port is chosen on the command line.
         self.tcp_port = None
         self.expects_tcp = "--tcp-port" in self.args
+        # Only awaited when the command line turns UDP on (a non-zero --udp-port).
+        self.udp_port = None
+        udp_at = self.args.index("--udp-port") if "--udp-port" in self.args else None
+        self.expects_udp = udp_at is not None and self.args[udp_at + 1] != "0"
 
     def start(self, expect_listening=True, timeout=START_TIMEOUT):
         if not os.access(GATEWAY_BIN, os.X_OK):
@@ -58,11 +63,14 @@ class GatewayProcess:
             log = self.log()
             match = LISTENING.search(log)
             tcp_match = LISTENING_TCP.search(log)
-            if match and (tcp_match or not self.expects_tcp):
+            udp_match = LISTENING_UDP.search(log)
+            if match and (tcp_match or not self.expects_tcp) and (udp_match or not self.expects_udp):
                 self.host = match.group(1).strip("[]")
                 self.port = int(match.group(2))
                 if tcp_match:
                     self.tcp_port = int(tcp_match.group(2))
+                if udp_match:
+                    self.udp_port = int(udp_match.group(2))
                 return self
             if self.process.poll() is not None:
                 pytest.fail(f"gateway exited with {self.process.returncode} before listening:\n{self.log()}")
@@ -114,6 +122,9 @@ def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):
     # Never the fixed default TCP port: several gateways run at once.
     if "--tcp-port" not in extra and "--no-tcp" not in extra:
         args += ["--tcp-port", "0"]
+    # Nor the fixed default UDP port: UDP is off unless a test asks for it (0 disables it).
+    if "--udp-port" not in extra:
+        args += ["--udp-port", "0"]
     if data_dir:
         args += ["--data-dir", str(Path(workdir) / "data")]
     args += list(extra)

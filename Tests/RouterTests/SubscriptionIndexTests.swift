@@ -38,4 +38,17 @@ import Testing
         #expect(index.matches("/p/5/x").isEmpty)
         #expect(index.isEmpty)
     }
+
+    @Test func aConnectionWithTwoMatchingSubscriptionsIsReported() throws {
+        var index = SubscriptionIndex()
+        let first = ConnectionID(rawValue: 1)
+        index.insert(Subscription(connection: first, id: 1, pattern: try AddressPattern("/a/*"), types: .all))
+        index.insert(Subscription(connection: ConnectionID(rawValue: 2), id: 1, pattern: try AddressPattern("/a/b"), types: .all))
+        #expect(index.lookup("/a/b").onePerConnection)
+        #expect(index.lookup("/a/b").subscriptions.count == 2)
+        index.insert(Subscription(connection: first, id: 2, pattern: try AddressPattern("/**"), types: .all))
+        #expect(!index.lookup("/a/b").onePerConnection)
+        #expect(index.lookup("/a/b").subscriptions.count == 3)
+        #expect(index.lookup("/c").onePerConnection)
+    }
 }

@@ -10,7 +10,7 @@ import Testing
     @Test(arguments: [0, 1, 125, 126, 65_535, 65_536, 65_547])
     func encodesOneUnmaskedBinaryFrame(size: Int) {
         let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
-        let buffer = WireFrameCache.encode(payload, allocator: allocator)
+        let buffer = WireFrameCache.webSocketFrame(payload, allocator: allocator)
         let bytes = Array(buffer.readableBytesView)
         guard let (frame, length) = WebSocketTestClient.parse(bytes, from: 0) else {
             Issue.record("not a complete frame")
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func sameFrameIsConvertedOncePerFanOut() {
-        let cache = WireFrameCache()
+        let cache = WireFrameCache(encode: WireFrameCache.webSocketFrame)
         let frame = OutboundFrame(bytes: [0x53, 0x01, 0x00, 0x01, 0x41])
         let first = cache.buffer(for: frame, allocator: allocator)
         let second = cache.buffer(for: frame, allocator: allocator)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func equalButDistinctArraysAreNotConfused() {
-        let cache = WireFrameCache()
+        let cache = WireFrameCache(encode: WireFrameCache.webSocketFrame)
         var bytes: [UInt8] = [0x53, 0x01, 0x00, 0x01, 0x41]
         let a = cache.buffer(for: OutboundFrame(bytes: bytes), allocator: allocator)
         bytes[4] = 0x42  // a copy now (the cache holds the old storage)

@@ -9,10 +9,9 @@ import Router
 /// Inbound: reassembles frames with `LengthPrefixFrameDecoder` and hands each to
 /// `RouterCore.receive`. A bad prefix (0, or above the limit) or a frame left half-received
 /// for `readTimeout` is answered with ERROR 100 and the connection is closed. Outbound: the
-/// same policy as the WebSocket handler — each frame is one prefixed write, flushed once per
-/// event-loop turn; while the channel is not writable frames wait in the session's
-/// `OutboundQueue`; when it overflows the peer gets ERROR 503 and the connection is closed.
-final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
+/// shared `OutboundPump` policy, each frame one prefixed write (prefixed once per fan-out on
+/// the router's loop, through `WireFrameCache`).
+final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler, OutboundSink {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -31,6 +30,9 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     private let host: RouterHost
     private let settings: Settings
     private var logger: Logger
+    /// The router loop's prefixing cache, only when this channel runs on that loop.
+    private let sharedCache: NIOLoopBoundBox<WireFrameCache>
+    private var cache: WireFrameCache?
 
     private var context: ChannelHandlerContext?
     /// The router-loop half, bound to the router's loop.
@@ -40,26 +42,27 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
 
     private var state = State.open
     private var decoder: LengthPrefixFrameDecoder
-    private var queue: OutboundQueue
-    private var flushScheduled = false
+    private var pump: OutboundPump?
     /// Armed while a frame is half-received; fires `readTimeout` after that frame began.
     private var readTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     /// Why we are closing, for the close log line.
     private var closeReason: String?
 
-    init(host: RouterHost, settings: Settings, logger: Logger) {
+    init(host: RouterHost, settings: Settings, cache: NIOLoopBoundBox<WireFrameCache>, logger: Logger) {
         self.host = host
         self.settings = settings
+        self.sharedCache = cache
         self.logger = logger
         self.decoder = LengthPrefixFrameDecoder(maxFrameBytes: settings.maxFrameBytes)
-        self.queue = OutboundQueue(maxFrames: settings.queueFrames, maxBytes: settings.queueBytes)
     }
 
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        pump = OutboundPump(
+            queueFrames: settings.queueFrames, queueBytes: settings.queueBytes, eventLoop: context.eventLoop, sink: self)
         if context.channel.isActive { open(context: context) }
     }
 
@@ -78,6 +81,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let session = ChannelSession(handler: handler)
         if host.eventLoop.inEventLoop {
+            cache = sharedCache.value
             self.session = NIOLoopBoundBox(session, eventLoop: host.eventLoop)
             if let refusal = session.connect(host: host) {
                 refusedByRouter(refusal)
@@ -99,7 +103,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
         let wasClosing = state != .open
         state = .closed
         cancelTimers()
-        queue.removeAll()
+        pump?.removeAll()
         decoder.removeAll()
         notifyRouterGone()
         session = nil
@@ -197,15 +201,15 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     /// Framing is lost: nothing more can be read from this stream. Queued output is dropped
     /// (the peer is misbehaving); the ERROR goes out, then the connection closes.
     private func closeWithError(_ code: ErrorCode, _ why: String) {
-        guard state == .open, let context else { return }
+        guard state == .open else { return }
         logger.debug("closing tcp connection: \(why)")
         decoder.removeAll()
-        queue.removeAll()
+        pump?.removeAll()
         notifyRouterGone()
         let error = ErrorMessage(code: code.rawValue, message: why)
         // Cannot fail: a short message far below every codec limit.
         if let bytes = try? Message.error(error).encodedFrame() {
-            write(OutboundFrame(bytes: bytes), context: context)
+            write(OutboundFrame(bytes: bytes))
         }
         closeGracefully(reason: why)
     }
@@ -213,26 +217,18 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     // MARK: Outbound (called through ChannelSession on this channel's loop)
 
     func send(_ frame: OutboundFrame) {
-        guard state == .open, let context else { return }
-        if queue.isEmpty && context.channel.isWritable {
-            write(frame, context: context)
-            scheduleFlush()
-            return
-        }
-        switch queue.push(frame) {
-        case .queued, .coalesced:
-            if context.channel.isWritable { drain(context: context) }
-        case .overflow:
-            slowConsumer(context: context)
+        guard state == .open, let pump else { return }
+        if case .slowConsumer(let frames, let bytes) = pump.send(frame) {
+            logger.warning("closing slow consumer", metadata: ["queued_frames": "\(frames)", "queued_bytes": "\(bytes)"])
+            notifyRouterGone()
+            closeGracefully(reason: CloseReason.slowConsumer.description)
         }
     }
 
     func closeRequestedByRouter(_ reason: CloseReason) {
         routerDone = true
-        guard state == .open, let context else { return }
-        while let frame = queue.popFirst() {
-            write(frame, context: context)
-        }
+        guard state == .open else { return }
+        pump?.drainAll()
         closeGracefully(reason: reason.description)
     }
 
@@ -242,42 +238,26 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, state == .open, !queue.isEmpty {
-            drain(context: context)
+        if context.channel.isWritable, state == .open {
+            pump?.drain()
         }
         context.fireChannelWritabilityChanged()
     }
 
-    private func drain(context: ChannelHandlerContext) {
-        while context.channel.isWritable, let frame = queue.popFirst() {
-            write(frame, context: context)
-        }
-        scheduleFlush()
-    }
+    // MARK: OutboundSink
 
-    private func write(_ frame: OutboundFrame, context: ChannelHandlerContext) {
-        let buffer = LengthPrefixFrameDecoder.encode(frame.bytes, allocator: context.channel.allocator)
+    var canWrite: Bool { context?.channel.isWritable ?? false }
+
+    func write(_ frame: OutboundFrame) {
+        guard let context else { return }
+        let allocator = context.channel.allocator
+        let buffer = cache?.buffer(for: frame, allocator: allocator)
+            ?? LengthPrefixFrameDecoder.encode(frame.bytes, allocator: allocator)
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
     }
 
-    private func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.context?.flush()
-        }
-    }
-
-    private func slowConsumer(context: ChannelHandlerContext) {
-        logger.warning(
-            "closing slow consumer",
-            metadata: ["queued_frames": "\(queue.count)", "queued_bytes": "\(queue.byteCount)"]
-        )
-        queue.removeAll()
-        notifyRouterGone()
-        write(OutboundFrame(bytes: slowConsumerErrorFrameBytes), context: context)
-        closeGracefully(reason: CloseReason.slowConsumer.description)
+    func flush() {
+        context?.flush()
     }
 
     // MARK: Closing

@@ -56,6 +56,8 @@ public final class TCPServer: Sendable {
         logger: Logger
     ) async throws -> TCPServer {
         let connections = ConnectionRegistry(limit: configuration.maxConnections)
+        let cache = NIOLoopBoundBox.makeBoxSendingValue(
+            WireFrameCache(encode: LengthPrefixFrameDecoder.encode), as: WireFrameCache.self, eventLoop: host.eventLoop)
         let settings = TCPConnectionHandler.Settings(
             maxFrameBytes: max(1, configuration.maxFrameBytes),
             readTimeout: .seconds(configuration.readTimeout),
@@ -80,7 +82,7 @@ public final class TCPServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        TCPConnectionHandler(host: host, settings: settings, logger: logger)
+                        TCPConnectionHandler(host: host, settings: settings, cache: cache, logger: logger)
                     )
                 }
             }

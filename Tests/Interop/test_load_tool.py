@@ -1,0 +1,111 @@
+"""The benchmark load tool (Tools/clasp-load) against the gateway and against mosquitto.
+
+A second of load each, small enough for a debug build on a busy machine: every message must
+reach every subscriber, so the tool that produces docs/benchmarks.md's scenario figures is
+itself checked against a real gateway process and a real MQTT broker.
+The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
+`$CLASP_LOAD_BIN`.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO
+
+LOAD_BIN = os.environ.get("CLASP_LOAD_BIN") or str(REPO / "Tools" / "clasp-load" / ".build" / "debug" / "clasp-load")
+SUBSCRIBERS = 10
+RATE = 400
+SECONDS = 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_load(tmp_path, *args):
+    if not os.access(LOAD_BIN, os.X_OK):
+        pytest.fail(f"load tool not found: {LOAD_BIN} (swift build --package-path Tools/clasp-load, or set CLASP_LOAD_BIN)")
+    report = tmp_path / "report.jsonl"
+    result = subprocess.run(
+        [LOAD_BIN, "--json", str(report), "--require-all", "--subscribers", str(SUBSCRIBERS),
+         "--rate", str(RATE), "--duration", str(SECONDS), "--drain-timeout", "10", *args],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    lines = report.read_text().splitlines()
+    assert len(lines) == 1, lines
+    return json.loads(lines[0])
+
+
+def assert_every_message_delivered(figures):
+    # Paced at RATE for SECONDS: the first message at once, then one every 1/RATE s.
+    assert RATE * SECONDS <= figures["sent"] <= RATE * SECONDS + RATE // 10, figures
+    assert figures["expected"] == figures["sent"] * SUBSCRIBERS
+    assert figures["delivered"] == figures["expected"], figures
+    assert figures["messagesNotAtEverySubscriber"] == 0
+    assert figures["sessionsClosedByBroker"] == 0
+    latency = figures["latency"]
+    assert latency["count"] == figures["delivered"]
+    assert 0 < latency["p50"] <= latency["p99"] <= latency["max"], latency
+
+
+@pytest.mark.parametrize("wire", ["websocket", "tcp"])
+def test_load_tool_delivers_every_message_through_the_gateway(own_gateway, tmp_path, wire):
+    gateway = own_gateway()
+    port = gateway.port if wire == "websocket" else gateway.tcp_port
+    figures = run_load(tmp_path, "--wire", wire, "--port", str(port), "--watch-pid", str(gateway.process.pid))
+    assert_every_message_delivered(figures)
+    assert figures["rssEndKiB"] > 1_000 and figures["brokerCPUSeconds"] >= 0
+
+
+def test_load_tool_counts_acks_of_committed_sets(own_gateway, tmp_path):
+    gateway = own_gateway()
+    figures = run_load(tmp_path, "--port", str(gateway.port), "--kind", "set", "--qos", "commit")
+    # One address and subscribers that keep up: no SET is coalesced away at this rate.
+    assert_every_message_delivered(figures)
+    assert figures["acks"] == figures["sent"]
+    assert figures["ackLatency"]["count"] == figures["sent"]
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
+    if binary is None:
+        pytest.fail("mosquitto is not installed (scripts/test installs it)")
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, "mosquitto exited at start"
+            assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
+            time.sleep(0.05)
+    yield port, process.pid
+    process.terminate()
+    process.wait(10)
+
+
+def test_load_tool_delivers_every_message_through_mosquitto(mosquitto, tmp_path):
+    port, pid = mosquitto
+    figures = run_load(tmp_path, "--wire", "mqtt", "--port", str(port), "--watch-pid", str(pid))
+    assert_every_message_delivered(figures)
+
+
+def test_load_tool_refuses_a_bad_option_clearly():
+    result = subprocess.run(
+        [LOAD_BIN, "--wire", "udp", "--port", "1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "--wire must be one of websocket, tcp, mqtt" in result.stderr

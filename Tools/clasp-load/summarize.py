@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Markdown tables from clasp-load's JSON lines (scripts/bench-scenarios prints them at the end).
+
+    python3 Tools/clasp-load/summarize.py .build/bench-scenarios/results.jsonl
+"""
+
+import json
+import sys
+
+
+def us(value):
+    """A latency in µs as the tables show it: µs below 10 ms, ms above."""
+    if value >= 10_000:
+        return f"{value / 1000:,.0f} ms"
+    if value >= 1_000:
+        return f"{value / 1000:.1f} ms"
+    return f"{value:.0f} µs"
+
+
+def served(run):
+    p = run.get("allServed") or {}
+    if not p.get("count"):
+        return "–"
+    return " / ".join(us(p[key]) for key in ("p50", "p90", "p99", "p999", "max"))
+
+
+def cpu_per_delivery(run):
+    cpu = run.get("brokerCPUSeconds")
+    if cpu is None or not run["delivered"]:
+        return "–"
+    return f"{cpu * 1e6 / run['delivered']:.2f} µs"
+
+
+def mib(kib):
+    return "–" if kib is None else f"{kib / 1024:.1f}"
+
+
+def main(path):
+    runs = [json.loads(line) for line in open(path) if line.strip()]
+    by_scenario = {}
+    for run in runs:
+        by_scenario.setdefault(run["label"].split()[0], []).append(run)
+    for scenario, rows in by_scenario.items():
+        print(f"\n#### {scenario}\n")
+        print("| run | sent | delivered / expected | deliveries/s | send → every subscriber has it: p50 / p90 / p99 / p99.9 / max "
+              "| ACK p50 / p99 | broker CPU per delivery | broker RSS end (MiB) | closed by broker |")
+        print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |")
+        for run in rows:
+            ack = run.get("ackLatency")
+            ack_text = f"{us(ack['p50'])} / {us(ack['p99'])}" if ack and ack.get("count") else "–"
+            print(f"| {run['label']} | {run['sent']:,} | {run['delivered']:,} / {run['expected']:,} "
+                  f"| {run['deliveriesPerSecond']:,.0f} | {served(run)} | {ack_text} | {cpu_per_delivery(run)} "
+                  f"| {mib(run.get('rssEndKiB'))} | {run['sessionsClosedByBroker']} |")
+        extras = [run for run in rows if run.get("lateJoinerMilliseconds")]
+        if extras:
+            print("\n| run | preload | broker RSS: start / after preload / all connected / end (MiB) | late joiners: connect → snapshot complete (ms) |")
+            print("| --- | --- | --- | --- |")
+            for run in extras:
+                joiners = ", ".join(f"{ms:.1f}" for ms in run.get("lateJoinerMilliseconds", []))
+                params = sorted(set(run.get("lateJoinerParams", [])))
+                print(f"| {run['label']} | {run['preloadParams']:,} params in {run['preloadSeconds']:.2f} s "
+                      f"| {mib(run.get('rssStartKiB'))} / {mib(run.get('rssAfterPreloadKiB'))} / "
+                      f"{mib(run.get('rssConnectedKiB'))} / {mib(run.get('rssEndKiB'))} "
+                      f"| {joiners} ({', '.join(map(str, params))} params) |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".build/bench-scenarios/results.jsonl")
