@@ -77,6 +77,8 @@ let package = Package(
             dependencies: [
                 "CLASP", "HAL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
