@@ -99,7 +99,7 @@ private let catalog = BridgeCatalog([
         }
         let settings = try GatewaySettings().applying(
             configText: uncommented.joined(separator: "\n"), source: "example", bridgeCatalog: .standard)
-        #expect(settings.bridges.map { $0.kind } == ["sacn", "artnet"])
+        #expect(settings.bridges.map { $0.kind } == ["dmx", "sacn", "artnet"])
         #expect(settings.bridges.allSatisfy { $0.enabled })
     }
 }
