@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way: CLASP <- Router <- Transports <- Gateway; Router <- Store;
-// CLASP <- Bridges <- Gateway; Transports, Bridges <- Web <- Gateway.
+// CLASP <- Bridges <- Gateway; HAL (devices, no CLASP) <- Bridges; Transports, Bridges <- Web <- Gateway.
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -21,13 +21,18 @@ let package = Package(
         .library(name: "Discovery", targets: ["Discovery"]),
         .library(name: "Bridges", targets: ["Bridges"]),
         .library(name: "Web", targets: ["Web"]),
+        .library(name: "HAL", targets: ["HAL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        // scrypt for the admin password (_CryptoExtras), SHA-256 for tokens.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Only to make the self-signed certificate and compute fingerprints (NIOSSL cannot).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        // Also scrypt for the admin password (_CryptoExtras) and SHA-256 for its tokens.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(name: "CLASP", swiftSettings: strict),
@@ -44,6 +49,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -58,12 +67,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Serial ports and DMX interfaces, knowing nothing of CLASP. libserialport only lists
+        // ports (it cannot open ptys); termios opens them; libftdi1 drives Open DMX adapters.
+        .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CFTDI", pkgConfig: "libftdi1", providers: [.apt(["libftdi1-dev"])]),
+        .target(name: "CSerial"),
+        .target(name: "HAL", dependencies: ["CLibSerialPort", "CFTDI", "CSerial"], swiftSettings: strict),
         // Bridges see the router only as a session (`RouterLink`); the Gateway wires them.
         .target(
             name: "Bridges",
             dependencies: [
-                "CLASP",
+                "CLASP", "HAL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -104,9 +121,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CLASPTests", dependencies: ["CLASP"], swiftSettings: strict),
+        .testTarget(name: "HALTests", dependencies: ["HAL", "CSerial"], swiftSettings: strict),
         .testTarget(
             name: "BridgesTests",
-            dependencies: ["Bridges", "CLASP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Bridges", "CLASP", "HAL", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "RouterTests", dependencies: ["CLASP", "Router"], swiftSettings: strict),
@@ -118,6 +136,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Codec, clock-sync, state, signal and UDP benchmarks. A separate package so the root `swift build` never builds them.
+// Codec, clock-sync, state, signal, transport and UDP benchmarks. A separate package so the root `swift build` never builds them.
 // Run: swift package --allow-writing-to-package-directory benchmark
 // A path dependency's identity is its directory name, which depends on the checkout
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
@@ -66,6 +66,22 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "StateBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // Single hop and 1→1 throughput per transport (WebSocket, TCP, WSS, TCP+TLS) against an
+        // in-process router over loopback (docs/benchmarks.md, "Transports").
+        .executableTarget(
+            name: "TransportBenchmarks",
+            dependencies: [
+                .product(name: "CLASP", package: rootPackageIdentity),
+                .product(name: "Router", package: rootPackageIdentity),
+                .product(name: "Transports", package: rootPackageIdentity),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "TransportBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),

@@ -37,8 +37,8 @@ final class Lab: Sendable {
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let host = RouterHost(configuration: RouterConfiguration(), eventLoop: serverGroup.next(), logger: logger)
         var configuration = WebSocketServer.Configuration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
+        configuration.listener.host = "127.0.0.1"
+        configuration.listener.port = 0
         let server = try await WebSocketServer.start(configuration: configuration, host: host, group: serverGroup, logger: logger)
         let client = try await CLASPClient.connect(host: "127.0.0.1", port: server.localPort, name: "bench", group: clientGroup)
         let lab = Lab(serverGroup: serverGroup, clientGroup: clientGroup, host: host, server: server, client: client)

@@ -62,8 +62,8 @@ final class Lab: Sendable {
             store: store, restoring: restored.params, commits: restored.commits)
         storeLog.connect(host)
         var configuration = WebSocketServer.Configuration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
+        configuration.listener.host = "127.0.0.1"
+        configuration.listener.port = 0
         let server = try await WebSocketServer.start(configuration: configuration, host: host, group: serverGroup, logger: logger)
         let lab = Lab(
             serverGroup: serverGroup, clientGroup: clientGroup, host: host, server: server, store: store,

@@ -24,7 +24,7 @@ enum GatewayExit {
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clasp-gateway",
-        abstract: "CLASP router and gateway (WebSocket, TCP and UDP, wire-compatible with the CLASP reference).",
+        abstract: "CLASP router and gateway (WebSocket, TCP and UDP; WebSocket and TCP also over TLS; wire-compatible with the CLASP reference).",
         discussion: """
             Settings come from, in order of precedence: these flags, <data-dir>/gateway.toml (saved \
             by the admin page), the config file (--config), then the embedded defaults. See \
@@ -49,11 +49,18 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("tcp-port"),
-        help: ArgumentHelp("TCP port (length-prefixed frames); 0 picks a free port. (default: 7332)", valueName: "port"))
+        help: ArgumentHelp("TCP port (length-prefixed frames); 0 disables it. (default: 7332)", valueName: "port"))
     var tcpPort: Int?
 
-    @Flag(name: .customLong("no-tcp"), help: "Do not listen on TCP.")
-    var noTCP = false
+    @Option(
+        name: .customLong("wss-port"),
+        help: ArgumentHelp("WebSocket-over-TLS port; 0 disables it. (default: 7343)", valueName: "port"))
+    var wssPort: Int?
+
+    @Option(
+        name: .customLong("tcps-port"),
+        help: ArgumentHelp("TCP-over-TLS port (length-prefixed frames); 0 disables it. (default: 7344)", valueName: "port"))
+    var tcpsPort: Int?
 
     @Option(
         name: .customLong("udp-port"),
@@ -90,17 +97,10 @@ struct GatewayCommand: AsyncParsableCommand {
         if let discoveryPort, !(0...65_535).contains(discoveryPort) {
             throw ValidationError("--discovery-port must be an integer from 0 to 65535 (0 disables), got \(discoveryPort)")
         }
-        if let tcpPort, !(0...65_535).contains(tcpPort) {
-            throw ValidationError("--tcp-port must be an integer from 0 to 65535, got \(tcpPort)")
-        }
-        if let udpPort, !(0...65_535).contains(udpPort) {
-            throw ValidationError("--udp-port must be an integer from 0 to 65535 (0 disables), got \(udpPort)")
-        }
-        if let adminPort, !(0...65_535).contains(adminPort) {
-            throw ValidationError("--admin-port must be an integer from 0 to 65535 (0 disables), got \(adminPort)")
-        }
-        if noTCP, tcpPort != nil {
-            throw ValidationError("--tcp-port and --no-tcp contradict each other")
+        for (flag, value) in [("--tcp-port", tcpPort), ("--wss-port", wssPort), ("--tcps-port", tcpsPort), ("--udp-port", udpPort), ("--admin-port", adminPort)] {
+            if let value, !(0...65_535).contains(value) {
+                throw ValidationError("\(flag) must be an integer from 0 to 65535 (0 disables), got \(value)")
+            }
         }
         if let bind, !Validate.bindHost(bind) {
             throw ValidationError("--bind must be an IPv4 or IPv6 address or a host name, got \"\(bind)\"")
@@ -141,15 +141,10 @@ struct GatewayCommand: AsyncParsableCommand {
         if let bind { settings.bind = bind }
         if let port { settings.port = port }
         if let discoveryPort { settings.discoveryPort = discoveryPort }
-        if let tcpPort {
-            settings.tcp.port = tcpPort
-            settings.tcp.enabled = true
-        }
-        if noTCP { settings.tcp.enabled = false }
-        if let udpPort {
-            settings.udp.port = udpPort
-            settings.udp.enabled = udpPort != 0
-        }
+        if let tcpPort { settings.tcp.port = tcpPort }
+        if let wssPort { settings.tls.websocketPort = wssPort }
+        if let tcpsPort { settings.tls.tcpPort = tcpsPort }
+        if let udpPort { settings.udp.port = udpPort }
         if let dataDir { settings.dataDirectory = dataDir }
         if let logLevel { settings.logLevel = logLevel.level }
         if let name { settings.router.name = name }
@@ -203,16 +198,24 @@ enum StandardError {
     static func write(_ text: String) {
         var bytes = Array(text.utf8)
         if bytes.last != 0x0A { bytes.append(0x0A) }
+        _ = FileDescriptorIO.writeAll(2, bytes)
+    }
+}
+
+enum FileDescriptorIO {
+    /// Writes all of `bytes` (retrying after signals); 0 on success, else the errno.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = systemWrite(2, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                let written = systemWrite(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return
+                    return errno
                 }
                 offset += written
             }
+            return 0
         }
     }
 }

@@ -17,8 +17,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Wiring and lifecycle: router host, WebSocket, TCP and UDP listeners, bridges, admin page,
-/// signals, orderly shutdown.
+/// Wiring and lifecycle: router host, the WebSocket, TCP and UDP listeners (WebSocket and TCP
+/// also over TLS), bridges, admin page, signals, orderly shutdown.
 enum GatewayServer {
     /// A stop that takes longer than this is cut short (exit 1) rather than hanging forever.
     static let shutdownDeadline: Double = 15
@@ -39,8 +39,21 @@ enum GatewayServer {
         // Before anything listens, so a signal right after the "listening" line is not lost.
         let watcher = SignalWatcher()
 
-        let connections = websocketConfiguration(settings).maxConnections
-            + (settings.tcp.enabled ? tcpConfiguration(settings).maxConnections : 0)
+        // Before the store opens, so a bad certificate stops the start with nothing to undo.
+        var tls: TLSIdentity?
+        if settings.tls.enabled, settings.tls.websocketPort != 0 || settings.tls.tcpPort != 0 {
+            do {
+                let loaded = try TLSCertificateFiles.load(settings.tls, dataDirectory: dataDirectory, bind: settings.bind)
+                tls = loaded.identity
+                logger.notice("TLS certificate \(loaded.origin), SHA-256 fingerprint \(loaded.identity.fingerprint)")
+            } catch {
+                logger.critical("cannot start: \(error.description)")
+                throw ExitCode(GatewayExit.startFailure)
+            }
+        }
+
+        let plans = listenerPlans(settings, tls: tls)
+        let connections = plans.count * (settings.router.maxSessions + 1_024)
         if let files = FileDescriptorLimit.raise(), files < UInt64(connections) + 64 {
             logger.warning(
                 "the open-file limit (\(files)) is below what \(connections) connections need; raise it (ulimit -n, LimitNOFILE=)")
@@ -67,59 +80,57 @@ enum GatewayServer {
             store: store, restoring: restored.params, commits: restored.commits, timelines: restored.timelines)
         reports.connect(host)
 
-        let server: WebSocketServer
+        // Every listener is bound before any "listening" line, so a supervisor never sees one
+        // for a gateway that then fails to start.
+        var listening: [(url: String, stop: () async throws -> Void)] = []
+        // The same, for the admin page's transports list.
+        var bound: [Listener] = []
+        func stopListening() async {
+            for listener in listening.reversed() {
+                do {
+                    try await listener.stop()
+                } catch {
+                    logger.warning("\(listener.url) shutdown: \(error)")
+                }
+            }
+        }
         do {
-            server = try await WebSocketServer.start(
-                configuration: websocketConfiguration(settings), host: host, group: group, logger: logger)
+            for plan in plans {
+                do {
+                    switch plan.kind {
+                    case .websocket(let configuration):
+                        let server = try await WebSocketServer.start(configuration: configuration, host: host, group: group, logger: logger)
+                        listening.append(("\(plan.scheme)://\(endpoint(settings.bind, server.localPort))", server.shutdown))
+                        bound.append(Listener(name: plan.title, scheme: plan.scheme, address: settings.bind, port: server.localPort))
+                    case .tcp(let configuration):
+                        let server = try await TCPServer.start(configuration: configuration, host: host, group: group, logger: logger)
+                        listening.append(("\(plan.scheme)://\(endpoint(settings.bind, server.localPort))", server.shutdown))
+                        bound.append(Listener(name: plan.title, scheme: plan.scheme, address: settings.bind, port: server.localPort))
+                    case .udp(let configuration):
+                        let server = try await UDPServer.start(configuration: configuration, host: host, logger: logger)
+                        listening.append(("\(plan.scheme)://\(endpoint(settings.bind, server.localPort))", server.shutdown))
+                        bound.append(Listener(name: plan.title, scheme: plan.scheme, address: settings.bind, port: server.localPort))
+                    }
+                } catch {
+                    logger.critical("cannot listen on \(endpoint(settings.bind, plan.port)): \(describe(error, port: plan.port))")
+                    throw error
+                }
+            }
         } catch {
-            logger.critical(
-                "cannot listen on \(endpoint(settings.bind, settings.port)): \(describe(error, port: settings.port))")
+            await stopListening()
             await host.shutdown()
             store.close()
             try? await group.shutdownGracefully()
             throw ExitCode(GatewayExit.startFailure)
         }
-
-        // Both listeners are bound before either "listening" line, so a supervisor never sees
-        // one for a gateway that then fails to start.
-        var tcpServer: TCPServer?
-        if settings.tcp.enabled {
-            do {
-                tcpServer = try await TCPServer.start(
-                    configuration: tcpConfiguration(settings), host: host, group: group, logger: logger)
-            } catch {
-                logger.critical(
-                    "cannot listen on \(endpoint(settings.bind, settings.tcp.port)): \(describe(error, port: settings.tcp.port))")
-                try? await server.shutdown()
-                await host.shutdown()
-                store.close()
-                try? await group.shutdownGracefully()
-                throw ExitCode(GatewayExit.startFailure)
+        for (index, listener) in listening.enumerated() {
+            if index == 0 {
+                logger.notice(
+                    "listening on \(listener.url)",
+                    metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
+            } else {
+                logger.notice("listening on \(listener.url)")
             }
-        }
-        var udpServer: UDPServer?
-        if settings.udp.enabled {
-            do {
-                udpServer = try await UDPServer.start(configuration: udpConfiguration(settings), host: host, logger: logger)
-            } catch {
-                logger.critical(
-                    "cannot listen on udp \(endpoint(settings.bind, settings.udp.port)): \(describe(error, port: settings.udp.port))")
-                try? await tcpServer?.shutdown()
-                try? await server.shutdown()
-                await host.shutdown()
-                store.close()
-                try? await group.shutdownGracefully()
-                throw ExitCode(GatewayExit.startFailure)
-            }
-        }
-        logger.notice(
-            "listening on ws://\(endpoint(settings.bind, server.localPort))",
-            metadata: ["name": "\(settings.router.name)", "version": "\(GatewayVersion.string)"])
-        if let tcpServer {
-            logger.notice("listening on tcp://\(endpoint(settings.bind, tcpServer.localPort))")
-        }
-        if let udpServer {
-            logger.notice("listening on udp://\(endpoint(settings.bind, udpServer.localPort))")
         }
 
         var discovery: DiscoveryResponder?
@@ -150,13 +161,7 @@ enum GatewayServer {
             settings: fileSettings, serverName: settings.router.name, dataDirectory: dataDirectory, catalog: .standard,
             supervisor: bridges, logger: logger,
             restart: { restart() })
-        var listeners = [Listener(name: "CLASP over WebSocket", scheme: "ws", address: settings.bind, port: server.localPort)]
-        if let tcpServer {
-            listeners.append(Listener(name: "CLASP over TCP", scheme: "tcp", address: settings.bind, port: tcpServer.localPort))
-        }
-        if let udpServer {
-            listeners.append(Listener(name: "CLASP over UDP", scheme: "udp", address: settings.bind, port: udpServer.localPort))
-        }
+        var listeners = bound
         if discovery != nil {
             listeners.append(Listener(name: "UDP discovery", scheme: "udp", address: settings.bind, port: settings.discoveryPort))
         }
@@ -193,17 +198,7 @@ enum GatewayServer {
         await adminServer?.shutdown()
         await bridges.stopAll()
         try? await discovery?.shutdown()
-        do {
-            try await server.shutdown()
-        } catch {
-            logger.warning("WebSocket server shutdown: \(error)")
-        }
-        do {
-            try await tcpServer?.shutdown()
-        } catch {
-            logger.warning("TCP server shutdown: \(error)")
-        }
-        try? await udpServer?.shutdown()
+        await stopListening()
         // The host hands its last changes to the store; closing the store writes them.
         await host.shutdown()
         store.close()
@@ -246,28 +241,81 @@ enum GatewayServer {
         }
     }
 
-    static func websocketConfiguration(_ settings: GatewaySettings) -> WebSocketServer.Configuration {
-        var configuration = WebSocketServer.Configuration()
+    /// One listener to start: its URL scheme, port and transport configuration.
+    struct ListenerPlan {
+        enum Kind {
+            case websocket(WebSocketServer.Configuration)
+            case tcp(TCPServer.Configuration)
+            case udp(UDPServer.Configuration)
+        }
+        var scheme: String
+        var port: Int
+        var kind: Kind
+
+        /// What the admin page calls it.
+        var title: String {
+            switch scheme {
+            case "ws": "CLASP over WebSocket"
+            case "wss": "CLASP over WebSocket with TLS"
+            case "tcp": "CLASP over TCP"
+            case "tcps": "CLASP over TCP with TLS"
+            case "udp": "CLASP over UDP"
+            default: scheme
+            }
+        }
+    }
+
+    /// The listeners the settings ask for, in start order: WebSocket (always), TCP, UDP, then
+    /// WSS and TCP+TLS when there is a TLS identity (`tls.enabled`); a port of 0 leaves one
+    /// out (except the WebSocket one, where 0 picks a port).
+    static func listenerPlans(_ settings: GatewaySettings, tls: TLSIdentity?) -> [ListenerPlan] {
+        var plans = [ListenerPlan(scheme: "ws", port: settings.port, kind: .websocket(websocketConfiguration(settings)))]
+        if settings.tcp.port != 0 {
+            plans.append(ListenerPlan(scheme: "tcp", port: settings.tcp.port, kind: .tcp(tcpConfiguration(settings))))
+        }
+        if settings.udp.port != 0 {
+            plans.append(ListenerPlan(scheme: "udp", port: settings.udp.port, kind: .udp(udpConfiguration(settings))))
+        }
+        if let tls {
+            if settings.tls.websocketPort != 0 {
+                var configuration = websocketConfiguration(settings)
+                configuration.listener.port = settings.tls.websocketPort
+                configuration.listener.tls = tls
+                plans.append(ListenerPlan(scheme: "wss", port: settings.tls.websocketPort, kind: .websocket(configuration)))
+            }
+            if settings.tls.tcpPort != 0 {
+                var configuration = tcpConfiguration(settings)
+                configuration.listener.port = settings.tls.tcpPort
+                configuration.listener.tls = tls
+                plans.append(ListenerPlan(scheme: "tcps", port: settings.tls.tcpPort, kind: .tcp(configuration)))
+            }
+        }
+        return plans
+    }
+
+    /// What every listener shares: the bind address, room above the session limit for
+    /// connections still in their handshake, one slow-consumer policy for all transports.
+    static func listenerConfiguration(_ settings: GatewaySettings, port: Int) -> ListenerConfiguration {
+        var configuration = ListenerConfiguration(port: port)
         configuration.host = settings.bind
-        configuration.port = settings.port
-        // Room above the session limit for connections still in their HTTP upgrade.
         configuration.maxConnections = settings.router.maxSessions + 1_024
-        if let value = settings.websocket.handshakeTimeout { configuration.handshakeTimeout = value }
-        if let value = settings.websocket.maxFrameBytes { configuration.maxFrameBytes = value }
         if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
         if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
         return configuration
     }
 
+    static func websocketConfiguration(_ settings: GatewaySettings) -> WebSocketServer.Configuration {
+        var configuration = WebSocketServer.Configuration()
+        configuration.listener = listenerConfiguration(settings, port: settings.port)
+        if let value = settings.websocket.handshakeTimeout { configuration.handshakeTimeout = value }
+        if let value = settings.websocket.maxFrameBytes { configuration.maxFrameBytes = value }
+        return configuration
+    }
+
     static func tcpConfiguration(_ settings: GatewaySettings) -> TCPServer.Configuration {
         var configuration = TCPServer.Configuration()
-        configuration.host = settings.bind
-        configuration.port = settings.tcp.port
-        configuration.maxConnections = settings.router.maxSessions + 1_024
+        configuration.listener = listenerConfiguration(settings, port: settings.tcp.port)
         if let value = settings.tcp.readTimeout { configuration.readTimeout = value }
-        // One slow-consumer policy for both transports.
-        if let value = settings.websocket.outboundQueueFrames { configuration.outboundQueueFrames = value }
-        if let value = settings.websocket.outboundQueueBytes { configuration.outboundQueueBytes = value }
         return configuration
     }
 

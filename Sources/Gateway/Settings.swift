@@ -29,6 +29,8 @@ struct GatewaySettings: Sendable, Equatable {
     var tcp = TCPSettings()
     /// UDP transport settings (one frame per datagram); binds to `bind` too.
     var udp = UDPSettings()
+    /// The TLS listeners (WSS and TCP+TLS) beside the plain ones; bind to `bind` too.
+    var tls = TLSSettings()
     /// `[bridges.<id>]` tables, in file order.
     var bridges: [BridgeConfig] = []
     /// Admin page, REST API and metrics (HTTP); binds to `bind` too. 0 disables it.
@@ -37,8 +39,7 @@ struct GatewaySettings: Sendable, Equatable {
 
 /// The UDP transport. A field left `nil` keeps the transport's default.
 struct UDPSettings: Sendable, Equatable {
-    /// False: no UDP transport at all.
-    var enabled = true
+    /// 0: no UDP transport.
     var port: Int = 7333
     var idleTimeout: Double?
     var maxDatagramBytes: Int?
@@ -53,11 +54,24 @@ struct UDPSettings: Sendable, Equatable {
 
 /// The TCP listener. A field left `nil` keeps the transport's default.
 struct TCPSettings: Sendable, Equatable {
-    /// False: no TCP listener at all.
-    var enabled = true
-    /// 0 lets the system pick a free one (as for the WebSocket port).
+    /// 0: no TCP listener.
     var port: Int = 7332
     var readTimeout: Double?
+}
+
+/// The TLS listeners: WebSocket over TLS (WSS) and length-prefixed TCP over TLS, each the same
+/// transport as its plain twin with a TLS handshake first.
+struct TLSSettings: Sendable, Equatable {
+    /// False: neither TLS listener (and no certificate is made or read).
+    var enabled = true
+    /// 0: no WSS listener.
+    var websocketPort: Int = 7343
+    /// 0: no TCP+TLS listener.
+    var tcpPort: Int = 7344
+    /// PEM files of the certificate (chain, leaf first) and its private key; both or neither.
+    /// Neither: a self-signed certificate kept in `<data dir>/tls/`.
+    var certificatePath: String?
+    var privateKeyPath: String?
 }
 
 /// Overrides for the WebSocket listener. A field left `nil` keeps the transport's default.
@@ -125,6 +139,20 @@ struct ConfigKey: Sendable {
         }
     }
 
+    /// A key holding a file system path: a non-empty string without NUL.
+    static func path(
+        _ table: String, _ key: String, get: @escaping @Sendable (GatewaySettings) -> String?,
+        set: @escaping @Sendable (inout GatewaySettings, String) -> Void
+    ) -> ConfigKey {
+        ConfigKey(table: table, key: key, expects: "a non-empty path", read: { get($0).map { .string($0) } }) { settings, value in
+            guard case .string(let path) = value, !path.isEmpty, !path.unicodeScalars.contains(where: { $0.value == 0 }) else {
+                return false
+            }
+            set(&settings, path)
+            return true
+        }
+    }
+
     /// A key holding seconds as an integer or a float (see `TOMLValue.seconds`).
     static func seconds(
         _ table: String, _ key: String, allowZero: Bool, max: Double = 3_600, expects: String,
@@ -140,7 +168,7 @@ struct ConfigKey: Sendable {
 }
 
 enum ConfigSchema {
-    static let tables = ["server", "websocket", "tcp", "udp", "limits", "protocol", "storage", "gestures", "timelines", "discovery", "admin"]
+    static let tables = ["server", "websocket", "tcp", "tls", "udp", "limits", "protocol", "storage", "gestures", "timelines", "discovery", "admin"]
 
     static let keys: [ConfigKey] = [
         // [server]
@@ -155,13 +183,7 @@ enum ConfigSchema {
             return true
         },
         .integer("server", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)", get: { $0.port }) { $0.port = $1 },
-        ConfigKey(table: "server", key: "data_dir", expects: "a non-empty path", read: { _ in nil }) { settings, value in
-            guard case .string(let path) = value, !path.isEmpty, !path.unicodeScalars.contains(where: { $0.value == 0 }) else {
-                return false
-            }
-            settings.dataDirectory = path
-            return true
-        },
+        .path("server", "data_dir", get: { _ in nil }) { $0.dataDirectory = $1 },
         ConfigKey(table: "server", key: "log_level", expects: "one of \(LogLevelName.allNames)", read: { settings in LogLevelName.all.first { $0.1 == settings.logLevel }.map { .string($0.0) } }) { settings, value in
             guard case .string(let name) = value, let level = LogLevelName.level(named: name) else { return false }
             settings.logLevel = level
@@ -173,23 +195,20 @@ enum ConfigSchema {
         .integer("websocket", "outbound_queue_frames", in: .positive, expects: "a positive integer", get: { $0.websocket.outboundQueueFrames }) { $0.websocket.outboundQueueFrames = $1 },
         .integer("websocket", "outbound_queue_bytes", in: .positive, expects: "a positive integer", get: { $0.websocket.outboundQueueBytes }) { $0.websocket.outboundQueueBytes = $1 },
         // [tcp]
-        ConfigKey(table: "tcp", key: "enabled", expects: "true or false", read: { .boolean($0.tcp.enabled) }) { settings, value in
-            guard case .boolean(let enabled) = value else { return false }
-            settings.tcp.enabled = enabled
-            return true
-        },
-        .integer("tcp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = any free port)", get: { $0.tcp.port }) { $0.tcp.port = $1 },
+        .integer("tcp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no TCP listener)", get: { $0.tcp.port }) { $0.tcp.port = $1 },
         .seconds("tcp", "read_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600", get: { $0.tcp.readTimeout }) { $0.tcp.readTimeout = $1 },
-        // [udp]
-        ConfigKey(table: "udp", key: "enabled", expects: "true or false", read: { .boolean($0.udp.enabled) }) { settings, value in
+        // [tls]
+        ConfigKey(table: "tls", key: "enabled", expects: "true or false", read: { .boolean($0.tls.enabled) }) { settings, value in
             guard case .boolean(let enabled) = value else { return false }
-            settings.udp.enabled = enabled
+            settings.tls.enabled = enabled
             return true
         },
-        .integer("udp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no UDP transport)", get: { $0.udp.port }) { settings, port in
-            settings.udp.port = port
-            if port == 0 { settings.udp.enabled = false }
-        },
+        .integer("tls", "websocket_port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no WSS listener)", get: { $0.tls.websocketPort }) { $0.tls.websocketPort = $1 },
+        .integer("tls", "tcp_port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no TCP+TLS listener)", get: { $0.tls.tcpPort }) { $0.tls.tcpPort = $1 },
+        .path("tls", "certificate", get: { $0.tls.certificatePath }) { $0.tls.certificatePath = $1 },
+        .path("tls", "private_key", get: { $0.tls.privateKeyPath }) { $0.tls.privateKeyPath = $1 },
+        // [udp]
+        .integer("udp", "port", in: 0...65_535, expects: "an integer from 0 to 65535 (0 = no UDP transport)", get: { $0.udp.port }) { $0.udp.port = $1 },
         .seconds("udp", "idle_timeout", allowZero: false, max: 86_400, expects: "a number of seconds greater than 0 and at most 86400", get: { $0.udp.idleTimeout }) { $0.udp.idleTimeout = $1 },
         .integer("udp", "max_datagram_bytes", in: 512...65_507, expects: "an integer from 512 to 65507", get: { $0.udp.maxDatagramBytes }) { $0.udp.maxDatagramBytes = $1 },
         ConfigKey(table: "udp", key: "multicast_group", expects: "an IPv4 multicast address (224.0.0.0 to 239.255.255.255)", read: { $0.udp.multicastGroup.map { .string($0) } }) { settings, value in
@@ -335,6 +354,11 @@ extension GatewaySettings {
             from: document, catalog: bridgeCatalog, source: source, problems: &problems)
         if complete || document.tables.contains(where: { BridgeSettingsSchema.isBridgeTable($0.name) }) {
             result.bridges = bridges
+        }
+        if (result.tls.certificatePath == nil) != (result.tls.privateKeyPath == nil),
+            let entry = document.entries.first(where: { $0.path == "tls.certificate" || $0.path == "tls.private_key" })
+        {
+            problems.append((entry.line, "tls.certificate and tls.private_key go together: set both or neither (\(source) line \(entry.line))"))
         }
         problems.sort { $0.line < $1.line }
         if !problems.isEmpty { throw ConfigError(problems.map(\.message)) }

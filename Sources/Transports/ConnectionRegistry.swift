@@ -2,7 +2,7 @@ import NIOCore
 import Synchronization
 
 /// A listener's open child channels, so shutdown can reach them and their number stays
-/// bounded. Touched on accept and close only (shared by the WebSocket and TCP listeners).
+/// bounded. Touched on accept and close only (one per `Listener`).
 final class ConnectionRegistry: Sendable {
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let limit: Int

@@ -86,3 +86,20 @@ private let catalog = BridgeCatalog([
         ])
     }
 }
+
+@Suite struct ExampleBridgeTablesTests {
+    /// The example config shows its bridge tables commented out; uncommented, they must load.
+    @Test func theExamplesCommentedBridgeTablesAreValidForThisBuild() throws {
+        let text = try FileText.read(exampleConfigPath()).get()
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = try #require(lines.firstIndex { $0.hasPrefix("# [bridges.") })
+        var uncommented: [String] = []
+        for line in lines[first...] {
+            uncommented.append(line.hasPrefix("# ") ? String(line.dropFirst(2)) : String(line.drop { $0 == "#" }))
+        }
+        let settings = try GatewaySettings().applying(
+            configText: uncommented.joined(separator: "\n"), source: "example", bridgeCatalog: .standard)
+        #expect(settings.bridges.map { $0.kind } == ["dmx", "sacn", "artnet"])
+        #expect(settings.bridges.allSatisfy { $0.enabled })
+    }
+}

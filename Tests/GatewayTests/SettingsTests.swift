@@ -80,9 +80,14 @@ struct TestFailure: Error, CustomStringConvertible {
             outbound_queue_frames = 50
             outbound_queue_bytes = 100000
             [tcp]
-            enabled = false
             port = 7400
             read_timeout = 1.5
+            [tls]
+            enabled = false
+            websocket_port = 7401
+            tcp_port = 0
+            certificate = "/etc/clasp/cert.pem"
+            private_key = "/etc/clasp/key.pem"
             [limits]
             max_sessions = 10
             handshake_timeout = 3
@@ -105,7 +110,10 @@ struct TestFailure: Error, CustomStringConvertible {
         #expect(result.websocket.maxFrameBytes == 70_000)
         #expect(result.websocket.outboundQueueFrames == 50)
         #expect(result.websocket.outboundQueueBytes == 100_000)
-        #expect(result.tcp == TCPSettings(enabled: false, port: 7400, readTimeout: 1.5))
+        #expect(result.tcp == TCPSettings(port: 7400, readTimeout: 1.5))
+        #expect(result.tls == TLSSettings(
+            enabled: false, websocketPort: 7401, tcpPort: 0,
+            certificatePath: "/etc/clasp/cert.pem", privateKeyPath: "/etc/clasp/key.pem"))
         #expect(result.router.maxSessions == 10)
         #expect(result.router.handshakeTimeout == 3)
         #expect(result.router.idleTimeout == 0)
@@ -233,13 +241,14 @@ struct TestFailure: Error, CustomStringConvertible {
         expected.websocket = loaded.websocket
         expected.tcp.readTimeout = loaded.tcp.readTimeout
         expected.udp = loaded.udp
+        #expect(loaded.tls == TLSSettings())
         // The example writes out every default; [websocket] and [tcp] defaults belong to the
         // transports.
         #expect(loaded == expected)
-        #expect(loaded.tcp.port == TCPServer.Configuration().port)
+        #expect(loaded.tcp.port == TCPServer.Configuration().listener.port)
         #expect(loaded.tcp.readTimeout == TCPServer.Configuration().readTimeout)
         let udp = UDPServer.Configuration()
-        #expect(loaded.udp.enabled && loaded.udp.port == udp.port)
+        #expect(loaded.udp.port == udp.port)
         #expect(loaded.udp.idleTimeout == udp.idleTimeout && loaded.udp.maxDatagramBytes == udp.maxDatagramBytes)
         #expect(loaded.udp.multicastGroup == nil && loaded.udp.multicastInterface == nil)
         #expect(loaded.udp.multicastTTL == udp.multicastTTL && loaded.udp.multicastLoop == udp.multicastLoop)
@@ -248,8 +257,8 @@ struct TestFailure: Error, CustomStringConvertible {
         let transport = WebSocketServer.Configuration()
         #expect(loaded.websocket.handshakeTimeout == transport.handshakeTimeout)
         #expect(loaded.websocket.maxFrameBytes == transport.maxFrameBytes)
-        #expect(loaded.websocket.outboundQueueFrames == transport.outboundQueueFrames)
-        #expect(loaded.websocket.outboundQueueBytes == transport.outboundQueueBytes)
+        #expect(loaded.websocket.outboundQueueFrames == transport.listener.outboundQueueFrames)
+        #expect(loaded.websocket.outboundQueueBytes == transport.listener.outboundQueueBytes)
     }
 
     @Test func unreadableFilesAreRefused() throws {
@@ -316,27 +325,38 @@ func exampleConfigPath() -> String {
         #expect(result.router.name == "n")
     }
 
-    @Test func tcpFlagsSetThePortOrTurnTheListenerOff() throws {
+    @Test func portFlagsWinOverTheFileAndZeroLeavesAListenerOut() throws {
         let directory = try temporaryDirectory()
-        let file = directory + "/off.toml"
-        try writeFile(file, "[tcp]\nenabled = false\nport = 9000\n")
-        // --tcp-port wins over the file, and turns the listener back on.
-        let port = try GatewayCommand.parse(["--config", file, "--tcp-port", "0"]).resolveSettings()
-        #expect(port.tcp.enabled && port.tcp.port == 0)
-        let off = try GatewayCommand.parse(["--no-tcp"]).resolveSettings()
-        #expect(!off.tcp.enabled && off.tcp.port == 7332)
-        #expect(throws: (any Error).self) { try GatewayCommand.parse(["--no-tcp", "--tcp-port", "1"]) }
+        let file = directory + "/ports.toml"
+        try writeFile(file, "[tcp]\nport = 9000\n[tls]\nwebsocket_port = 9001\ntcp_port = 9002\n")
+        let flags = try GatewayCommand.parse(["--config", file, "--tcp-port", "0", "--wss-port", "9100", "--tcps-port", "0"])
+            .resolveSettings()
+        #expect(flags.tcp.port == 0 && flags.tls.websocketPort == 9100 && flags.tls.tcpPort == 0)
+        var settings = flags
+        settings.port = 0
+        let pem = try SelfSignedCertificate.generate(names: ["localhost"])
+        let tls = try TLSIdentity(certificatePEM: pem.certificate, privateKeyPEM: pem.privateKey)
+        #expect(GatewayServer.listenerPlans(settings, tls: tls).map(\.scheme) == ["ws", "udp", "wss"])
+        #expect(GatewayServer.listenerPlans(GatewaySettings(), tls: tls).map(\.scheme) == ["ws", "tcp", "udp", "wss", "tcps"])
+        #expect(GatewayServer.listenerPlans(GatewaySettings(), tls: nil).map(\.scheme) == ["ws", "tcp", "udp"])
     }
 
-    @Test func udpPortZeroTurnsUDPOffAndAnotherPortBackOn() throws {
+    @Test func aCertificateNeedsItsKey() throws {
+        #expect(throws: ConfigError(["tls.certificate and tls.private_key go together: set both or neither (t.toml line 2)"])) {
+            try GatewaySettings().applying(configText: "[tls]\ncertificate = \"/c.pem\"\n", source: "t.toml")
+        }
+    }
+
+    @Test func udpPortZeroLeavesUDPOutAndTheFlagWins() throws {
         let directory = try temporaryDirectory()
         let file = directory + "/udp.toml"
         try writeFile(file, "[udp]\nport = 0\n")
-        #expect(try !GatewaySettings().applying(configFile: file).udp.enabled)
+        let off = try GatewaySettings().applying(configFile: file)
+        #expect(off.udp.port == 0)
+        #expect(!GatewayServer.listenerPlans(off, tls: nil).map(\.scheme).contains("udp"))
         let on = try GatewayCommand.parse(["--config", file, "--udp-port", "9100"]).resolveSettings()
-        #expect(on.udp.enabled && on.udp.port == 9100)
-        let off = try GatewayCommand.parse(["--udp-port", "0"]).resolveSettings()
-        #expect(!off.udp.enabled)
+        #expect(on.udp.port == 9100)
+        #expect(GatewayServer.listenerPlans(on, tls: nil).map(\.scheme) == ["ws", "tcp", "udp"])
         #expect(throws: (any Error).self) { try GatewayCommand.parse(["--udp-port", "70000"]) }
     }
 
@@ -389,7 +409,7 @@ func exampleConfigPath() -> String {
     @Test(arguments: [
         ["--port", "65536"], ["--port", "-1"], ["--port", "x"], ["--bind", ""], ["--bind", "999.0.0.1"],
         ["--log-level", "loud"], ["--name", ""], ["--data-dir", ""], ["--unknown"], ["extra"],
-        ["--tcp-port", "65536"], ["--tcp-port", "-1"],
+        ["--tcp-port", "65536"], ["--tcp-port", "-1"], ["--no-tcp"], ["--wss-port", "70000"], ["--tcps-port", "-1"],
     ])
     func badFlagsAreRefused(arguments: [String]) {
         #expect(throws: (any Error).self) { try GatewayCommand.parse(arguments) }
@@ -461,12 +481,12 @@ func exampleConfigPath() -> String {
         settings.websocket.maxFrameBytes = 70_000
         let configuration = GatewayServer.websocketConfiguration(settings)
         let defaults = WebSocketServer.Configuration()
-        #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.port == 0)
+        #expect(configuration.listener.host == "127.0.0.1")
+        #expect(configuration.listener.port == 0)
         #expect(configuration.maxFrameBytes == 70_000)
         #expect(configuration.handshakeTimeout == defaults.handshakeTimeout)
-        #expect(configuration.outboundQueueFrames == defaults.outboundQueueFrames)
-        #expect(configuration.outboundQueueBytes == defaults.outboundQueueBytes)
+        #expect(configuration.listener.outboundQueueFrames == defaults.listener.outboundQueueFrames)
+        #expect(configuration.listener.outboundQueueBytes == defaults.listener.outboundQueueBytes)
     }
 
     @Test func tcpSettingsReachTheTransportWithTheSharedQueueLimits() {
@@ -477,11 +497,11 @@ func exampleConfigPath() -> String {
         settings.websocket.outboundQueueFrames = 77
         let configuration = GatewayServer.tcpConfiguration(settings)
         let defaults = TCPServer.Configuration()
-        #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.port == 0)
+        #expect(configuration.listener.host == "127.0.0.1")
+        #expect(configuration.listener.port == 0)
         #expect(configuration.readTimeout == 2)
-        #expect(configuration.outboundQueueFrames == 77)
-        #expect(configuration.outboundQueueBytes == defaults.outboundQueueBytes)
+        #expect(configuration.listener.outboundQueueFrames == 77)
+        #expect(configuration.listener.outboundQueueBytes == defaults.listener.outboundQueueBytes)
         #expect(configuration.maxFrameBytes == defaults.maxFrameBytes)
     }
 

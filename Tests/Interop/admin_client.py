@@ -1,19 +1,11 @@
 """Helpers for the admin page tests: a free port, a gateway with its admin page, and a small
 REST client (requests) that keeps the session cookie and sends the CSRF token."""
 
-import socket
-
 import requests
 
-from conftest import start_gateway
+from conftest import free_port
 
 PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def admin_gateway(make, *extra):

@@ -371,10 +371,12 @@ class RawClient:
         self.session = None
 
     @classmethod
-    async def connect(cls, url, timeout=5.0):
+    async def connect(cls, url, timeout=5.0, ssl=None):
+        """`ssl`: an `ssl.SSLContext` for a wss:// URL (None: websockets' default)."""
+        tls = {"ssl": ssl} if ssl is not None else {}
         ws = await ws_connect(
             url, subprotocols=["clasp"], compression=None, max_size=None, open_timeout=timeout,
-            ping_interval=None, close_timeout=2,
+            ping_interval=None, close_timeout=2, **tls,
         )
         return cls(ws)
 

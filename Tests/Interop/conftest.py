@@ -1,12 +1,13 @@
-"""Runs the built clasp-gateway as a real process on 127.0.0.1 and an OS-picked port.
+"""Runs the built clasp-gateway as a real process on 127.0.0.1 and free ports.
 
 The binary is `.build/release/clasp-gateway` at the repository root, or `$CLASP_GATEWAY_BIN`.
-Its stderr goes to a log file in the test's temporary directory; the port is read from the one
-`listening on ws://HOST:PORT` line (and the TCP port, when `--tcp-port` is passed, from the
-`listening on tcp://HOST:PORT` line that follows it; UDP is off unless `--udp-port` is passed),
-and the admin page's port from the `admin page on http://HOST:PORT/` line (no admin page unless
-`--admin-port` is passed). Every gateway started here is stopped with SIGTERM and must
-exit 0 within a few seconds.
+Its stderr goes to a log file in the test's temporary directory. The WebSocket port is
+OS-picked (`--port 0`) and read from the one `listening on ws://HOST:PORT` line. The other
+listeners (where 0 means "off") get ports picked here (`free_port`) unless the test names
+them; their ports are read from the `listening on tcp://`, `udp://`, `wss://` and `tcps://`
+lines, and the admin page's from the `admin page on http://` line. UDP and the admin page are
+off unless the test passes `--udp-port` or `--admin-port`.
+Every gateway started here is stopped with SIGTERM and must exit 0 within a few seconds.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import functools
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,9 +30,15 @@ sys.path.insert(0, str(HERE))
 REPO = HERE.parent.parent
 GATEWAY_BIN = os.environ.get("CLASP_GATEWAY_BIN") or str(REPO / ".build" / "release" / "clasp-gateway")
 LISTENING = re.compile(r"listening on ws://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
-LISTENING_TCP = re.compile(r"listening on tcp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
-LISTENING_UDP = re.compile(r"listening on udp://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
-ADMIN = re.compile(r"admin page on http://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)/")
+# The listeners besides WebSocket, by URL scheme, with the flag that sets (or, at 0, disables) each.
+PORT_FLAGS = {"tcp": "--tcp-port", "udp": "--udp-port", "wss": "--wss-port", "tcps": "--tcps-port", "http": "--admin-port"}
+LISTENING_OTHER = {
+    scheme: re.compile(rf"listening on {scheme}://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)") for scheme in PORT_FLAGS
+}
+LISTENING_OTHER["http"] = re.compile(r"admin page on http://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)/")
+# Off (0) unless the test asks for them.
+OFF_BY_DEFAULT = ("udp", "http")
+FINGERPRINT = re.compile(r"SHA-256 fingerprint ([0-9A-F]{2}(?::[0-9A-F]{2}){31})")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
@@ -43,15 +51,39 @@ class GatewayProcess:
         self.process = None
         self.port = None
         self.host = None
-        # Only awaited when the TCP port is chosen on the command line.
-        self.tcp_port = None
-        self.expects_tcp = "--tcp-port" in self.args
-        # Only awaited when the command line turns UDP on (a non-zero --udp-port).
-        self.udp_port = None
-        udp_at = self.args.index("--udp-port") if "--udp-port" in self.args else None
-        self.expects_udp = udp_at is not None and self.args[udp_at + 1] != "0"
-        self.admin_port = None
-        self.expects_admin = "--admin-port" in self.args and self.args[self.args.index("--admin-port") + 1] != "0"
+        # Ports of the other listeners, by scheme; awaited for each flag given a non-zero port.
+        self.ports = {}
+        self.expected = [scheme for scheme, flag in PORT_FLAGS.items() if self._flag_value(flag) not in (None, "0")]
+
+    def _flag_value(self, flag):
+        if flag in self.args[:-1]:
+            return self.args[self.args.index(flag) + 1]
+        return None
+
+    @property
+    def tcp_port(self):
+        return self.ports.get("tcp")
+
+    @property
+    def udp_port(self):
+        return self.ports.get("udp")
+
+    @property
+    def admin_port(self):
+        return self.ports.get("http")
+
+    @property
+    def wss_port(self):
+        return self.ports.get("wss")
+
+    @property
+    def tcps_port(self):
+        return self.ports.get("tcps")
+
+    def fingerprint(self):
+        """The TLS certificate's SHA-256 fingerprint from the start-up log, as openssl prints it."""
+        match = FINGERPRINT.search(self.log())
+        return match.group(1) if match else None
 
     def start(self, expect_listening=True, timeout=START_TIMEOUT):
         if not os.access(GATEWAY_BIN, os.X_OK):
@@ -67,21 +99,11 @@ class GatewayProcess:
         while time.monotonic() < deadline:
             log = self.log()
             match = LISTENING.search(log)
-            tcp_match = LISTENING_TCP.search(log)
-            udp_match = LISTENING_UDP.search(log)
-            admin_match = ADMIN.search(log)
-            if (
-                match and (tcp_match or not self.expects_tcp) and (udp_match or not self.expects_udp)
-                and (admin_match or not self.expects_admin)
-            ):
+            others = {scheme: LISTENING_OTHER[scheme].search(log) for scheme in self.expected}
+            if match and all(others.values()):
                 self.host = match.group(1).strip("[]")
                 self.port = int(match.group(2))
-                if tcp_match:
-                    self.tcp_port = int(tcp_match.group(2))
-                if udp_match:
-                    self.udp_port = int(udp_match.group(2))
-                if admin_match:
-                    self.admin_port = int(admin_match.group(2))
+                self.ports = {scheme: int(found.group(2)) for scheme, found in others.items()}
                 return self
             if self.process.poll() is not None:
                 pytest.fail(f"gateway exited with {self.process.returncode} before listening:\n{self.log()}")
@@ -128,17 +150,20 @@ class GatewayProcess:
             self.process.wait(5)
 
 
+def free_port():
+    """A TCP port nothing listens on right now (bound to 127.0.0.1:0, read, released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):
     args = ["--bind", "127.0.0.1", "--port", "0"]
-    # Never the fixed default TCP port: several gateways run at once.
-    if "--tcp-port" not in extra and "--no-tcp" not in extra:
-        args += ["--tcp-port", "0"]
-    # Nor the fixed default UDP port: UDP is off unless a test asks for it (0 disables it).
-    if "--udp-port" not in extra:
-        args += ["--udp-port", "0"]
-    # No admin page unless the test asks for one (never the fixed default 8080).
-    if "--admin-port" not in extra:
-        args += ["--admin-port", "0"]
+    # Never the fixed default ports: several gateways run at once. 0 would turn them off.
+    # UDP and the admin page stay off (0) unless the test asks for them.
+    for scheme, flag in PORT_FLAGS.items():
+        if flag not in extra:
+            args += [flag, "0" if scheme in OFF_BY_DEFAULT else str(free_port())]
     if data_dir:
         args += ["--data-dir", str(Path(workdir) / "data")]
     args += list(extra)

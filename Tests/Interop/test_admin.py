@@ -262,9 +262,42 @@ def test_restart_reexecutes_the_gateway(own_gateway):
         time.sleep(0.1)
 
 
+def udp_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_bridges_through_the_api(own_gateway):
     gateway, admin = ready_admin(own_gateway)
-    kinds = admin.get("/api/bridge-kinds").json()
-    if not kinds:
-        pytest.skip("this build has no bridge kinds yet (BridgeCatalog.standard is empty)")
-    pytest.skip("bridge kinds exist: add a test for them")
+    kinds = {kind["name"]: kind for kind in admin.get("/api/bridge-kinds").json()}
+    if "artnet" not in kinds:
+        pytest.skip("this build has no artnet bridge kind")
+    port = {f["name"]: f for f in kinds["artnet"]["fields"]}["port"]
+    assert port["type"] == "integer" and port["min"] == 1 and port["max"] == 65535 and "help" in port
+    stage = {"id": "stage", "kind": "artnet", "options": {
+        "bind": "127.0.0.1", "port": udp_port(), "poll": False, "input_universes": [1], "output_universes": [2]}}
+    added = admin.send("POST", "/api/bridges", json=stage)
+    assert added.status_code == 201, added.text
+    deadline = time.monotonic() + 10
+    while admin.get("/api/bridges/stage").json()["state"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    report = admin.get("/api/bridges/stage").json()
+    assert report["state"] == "running" and isinstance(report["counters"], dict)
+    assert "[bridges.stage]" in (gateway.workdir / "data" / "gateway.toml").read_text()
+    assert 'clasp_bridge_running{bridge="stage",kind="artnet"} 1' in admin.get("/metrics").text
+
+    before = admin.get("/api/config").text
+    bad_port = admin.send("PUT", "/api/bridges/stage", json={**stage, "options": {**stage["options"], "port": 70000}})
+    assert bad_port.status_code == 422
+    assert bad_port.json()["problems"] == [{"field": "port", "reason": "must be from 1 to 65535, got 70000"}]
+    bad_bind = admin.send("PUT", "/api/bridges/stage", json={**stage, "options": {**stage["options"], "bind": "stage-left"}})
+    assert bad_bind.status_code == 422 and bad_bind.json()["problems"][0]["field"] == "bind"
+    assert admin.get("/api/config").text == before
+
+    disabled = admin.send("PUT", "/api/bridges/stage", json={**stage, "enabled": False})
+    assert disabled.status_code == 200 and disabled.json()["state"] == "disabled"
+    assert admin.send("DELETE", "/api/bridges/stage").status_code == 200
+    assert admin.get("/api/bridges").json() == []
+    assert "[bridges" not in (gateway.workdir / "data" / "gateway.toml").read_text()

@@ -2,8 +2,8 @@
 spoken by a client written here on Python's asyncio streams, against the built gateway.
 
 Cross-transport checks pair it with the official Python client (`clasp-to`) over WebSocket:
-both transports share one router. The TCP port is OS-picked (`--tcp-port 0`, read from the
-`listening on tcp://` line).
+both transports share one router. The TCP port is a free one picked by conftest (read back
+from the `listening on tcp://` line).
 """
 
 import asyncio
@@ -181,8 +181,8 @@ async def test_tcp_read_timeout_closes_a_stalled_half_frame(own_gateway, tmp_pat
         await client.close()
 
 
-def test_no_tcp_listens_only_on_websocket(own_gateway):
-    gateway = own_gateway("--no-tcp")
+def test_tcp_port_0_listens_only_on_websocket(own_gateway):
+    gateway = own_gateway("--tcp-port", "0", "--wss-port", "0", "--tcps-port", "0")
     assert gateway.tcp_port is None
     assert "listening on tcp://" not in gateway.log()
 
@@ -191,7 +191,7 @@ def test_a_tcp_port_in_use_is_a_clear_start_failure(own_gateway, tmp_path):
     first = own_gateway()
     result = subprocess.run(
         [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", str(first.tcp_port),
-         "--data-dir", str(tmp_path / "d2")],
+         "--wss-port", "0", "--tcps-port", "0", "--data-dir", str(tmp_path / "d2")],
         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
     )
     assert result.returncode == 1, result

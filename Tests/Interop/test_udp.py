@@ -312,7 +312,8 @@ def test_udp_port_0_disables_udp(own_gateway):
 def test_a_udp_port_in_use_is_a_clear_start_failure(own_gateway, tmp_path):
     first = udp_gateway(own_gateway)
     result = subprocess.run(
-        [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0", "--udp-port", str(first.udp_port),
+        [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0", "--wss-port", "0", "--tcps-port", "0",
+         "--udp-port", str(first.udp_port),
          "--data-dir", str(tmp_path / "d2")],
         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
     )
@@ -406,7 +407,7 @@ def test_multicast_and_broadcast_frames_in_and_subscribed_updates_out_inside_a_n
         with open(log_path, "wb") as log:
             gateway = subprocess.Popen(
                 ["ip", "netns", "exec", namespace, GATEWAY_BIN, "--bind", "0.0.0.0", "--port", "0", "--tcp-port", "0",
-                 "--udp-port", "7333", "--discovery-port", "0", "--config", str(config),
+                 "--wss-port", "0", "--tcps-port", "0", "--udp-port", "7333", "--discovery-port", "0", "--config", str(config),
                  "--data-dir", str(tmp_path / "data")],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
         deadline = time.monotonic() + 15

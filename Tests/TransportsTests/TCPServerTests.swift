@@ -20,11 +20,11 @@ struct DualTestServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let host = RouterHost(configuration: RouterConfiguration(), eventLoop: group.next(), logger: TestServer.logger)
         var wsConfiguration = WebSocketServer.Configuration()
-        wsConfiguration.host = "127.0.0.1"
-        wsConfiguration.port = 0
+        wsConfiguration.listener.host = "127.0.0.1"
+        wsConfiguration.listener.port = 0
         var tcpConfiguration = TCPServer.Configuration()
-        tcpConfiguration.host = "127.0.0.1"
-        tcpConfiguration.port = 0
+        tcpConfiguration.listener.host = "127.0.0.1"
+        tcpConfiguration.listener.port = 0
         configure(&tcpConfiguration)
         let websocket = try await WebSocketServer.start(
             configuration: wsConfiguration, host: host, group: group, logger: TestServer.logger)
@@ -273,9 +273,9 @@ final class TCPTestClient: Sendable {
 
     @Test func slowConsumerGetsError503AndCloseWhileOthersKeepReceiving() async throws {
         try await DualTestServer.with({
-            $0.outboundQueueFrames = 64
-            $0.outboundQueueBytes = 256 * 1_024
-            $0.closeGracePeriod = 20
+            $0.listener.outboundQueueFrames = 64
+            $0.listener.outboundQueueBytes = 256 * 1_024
+            $0.listener.closeGracePeriod = 20
         }) { server in
             let slow = try await server.tcpClient(receiveBuffer: 4_096)
             let steady = try await server.tcpClient()

@@ -25,8 +25,8 @@ struct TestServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let host = RouterHost(configuration: router, eventLoop: group.next(), logger: logger)
         var configuration = WebSocketServer.Configuration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
+        configuration.listener.host = "127.0.0.1"
+        configuration.listener.port = 0
         configure(&configuration)
         let server = try await WebSocketServer.start(configuration: configuration, host: host, group: group, logger: logger)
         return TestServer(group: group, host: host, server: server)

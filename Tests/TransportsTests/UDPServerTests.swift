@@ -24,8 +24,8 @@ struct UDPTestServer {
         configuration.port = 0
         configure(&configuration)
         var tcpConfiguration = TCPServer.Configuration()
-        tcpConfiguration.host = "127.0.0.1"
-        tcpConfiguration.port = 0
+        tcpConfiguration.listener.host = "127.0.0.1"
+        tcpConfiguration.listener.port = 0
         let udp = try await UDPServer.start(configuration: configuration, host: host, logger: TestServer.logger)
         let tcp = try await TCPServer.start(configuration: tcpConfiguration, host: host, group: group, logger: TestServer.logger)
         var failure: (any Error)?

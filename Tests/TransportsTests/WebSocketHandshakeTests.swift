@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func connectionsBeyondTheLimitAreClosedAtOnceAndRoomIsMadeAgain() async throws {
-        try await TestServer.with({ $0.maxConnections = 3; $0.handshakeTimeout = 30 }) { server in
+        try await TestServer.with({ $0.listener.maxConnections = 3; $0.handshakeTimeout = 30 }) { server in
             var idle: [RawClient] = []
             for _ in 0..<3 { idle.append(try await server.raw()) }
             let start = ContinuousClock.now

@@ -230,9 +230,9 @@ import Transports
 
     @Test func slowConsumerGetsError503AndCloseWhileOthersKeepReceiving() async throws {
         try await TestServer.with({
-            $0.outboundQueueFrames = 64
-            $0.outboundQueueBytes = 256 * 1_024
-            $0.closeGracePeriod = 20
+            $0.listener.outboundQueueFrames = 64
+            $0.listener.outboundQueueBytes = 256 * 1_024
+            $0.listener.closeGracePeriod = 20
         }) { server in
             let slow = try await Self.session(server, receiveBuffer: 4_096)
             let steady = try await Self.session(server)
@@ -276,7 +276,7 @@ import Transports
     }
 
     @Test func connectionsOnOtherLoopsHopToTheRouter() async throws {
-        try await TestServer.with(threads: 3, { $0.connectionsOnRouterLoop = false }) { server in
+        try await TestServer.with(threads: 3, { $0.listener.connectionsOnRouterLoop = false }) { server in
             var clients: [WebSocketTestClient] = []
             for _ in 0..<6 { clients.append(try await Self.session(server)) }
             #expect(await server.host.connectionCount() == 6)
@@ -357,7 +357,7 @@ import Transports
     }
 
     @Test func serverShutdownClosesManySessionsWithinTheGracePeriod() async throws {
-        let server = try await TestServer.start { $0.closeGracePeriod = 1 }
+        let server = try await TestServer.start { $0.listener.closeGracePeriod = 1 }
         var clients: [WebSocketTestClient] = []
         for _ in 0..<50 { clients.append(try await Self.session(server)) }
         // One of them has stopped reading; it must not hold the others up.

@@ -4,12 +4,15 @@ import NIOPosix
 public import Router
 import Synchronization
 
-/// An outbound CLASP-over-WebSocket connection (wire-format §1.5, §4.17): for the gateway's
-/// bridges and rendezvous, and for benchmarks.
+/// An outbound CLASP connection (wire-format §1.5, §4.17) over WebSocket or length-prefixed
+/// TCP, each plain or over TLS (`CLASPEndpoint`): for the gateway's bridges and rendezvous,
+/// and for benchmarks.
 ///
-/// `connect` opens TCP (TCP_NODELAY), upgrades to WebSocket offering subprotocol `clasp`,
-/// sends HELLO and returns once WELCOME has arrived. Every CLASP frame then travels as one
-/// binary WebSocket message, written and flushed in one go. What the server sends after
+/// `connect` opens TCP (TCP_NODELAY), does the TLS handshake for `wss://` and `tcps://`
+/// (checking the certificate against the system's trust store or a pinned fingerprint,
+/// `Options.trust`), upgrades to WebSocket offering subprotocol `clasp` for `ws://` and
+/// `wss://`, sends HELLO and returns once WELCOME has arrived. Every CLASP frame then travels
+/// as one binary WebSocket message or one length-prefixed frame, written and flushed in one go. What the server sends after
 /// WELCOME arrives in `frames` (raw) or `messages` (decoded), except the replies to `sync`.
 ///
 /// ```swift
@@ -22,17 +25,18 @@ import Synchronization
 /// ```
 public final class CLASPClient: Sendable {
     public struct Options: Sendable {
-        /// Request path of the upgrade (the gateway accepts any).
+        /// Request path of the upgrade for `connect(host:port:)` (the gateway accepts any).
         public var path = "/"
         /// HELLO token; `nil` sends none.
         public var token: String?
-        /// Time for the whole of `connect`: TCP, WebSocket upgrade and WELCOME.
+        /// Time for the whole of `connect`: TCP, TLS, WebSocket upgrade and WELCOME.
         public var timeout: Duration = .seconds(5)
         /// Time one SYNC reply may take before `sync` gives up.
         public var syncTimeout: Duration = .seconds(2)
         /// How long `close` waits for the server's close frame before closing the socket.
         public var closeGracePeriod: Duration = .seconds(2)
-        /// Largest inbound WebSocket message: a CLASP frame with a timestamp and a full payload.
+        /// Largest inbound message (WebSocket) or frame (TCP): a CLASP frame with a timestamp
+        /// and a full payload.
         public var maxMessageBytes = CodecLimits.timestampedHeaderLength + CodecLimits.maxPayloadLength
         /// Inbound frames buffered for the consumer: reading stops at the high watermark and
         /// resumes once the consumer has brought the buffer down to the low one.
@@ -40,6 +44,8 @@ public final class CLASPClient: Sendable {
         public var inboundHighWatermark = 1_024
         /// The local clock: wall time for SYNC (t1, t4) and `InboundFrame.receivedAt`.
         public var clock: any RouterClock = SystemClock()
+        /// Which server certificates `wss://` and `tcps://` accept.
+        public var trust: CertificateTrust = .system
 
         public init() {}
     }
@@ -86,11 +92,36 @@ public final class CLASPClient: Sendable {
 
     // MARK: Connecting
 
-    /// Connects, sends HELLO with `name` and `features` and waits for WELCOME, all within
-    /// `options.timeout`.
+    /// Connects over WebSocket to `host:port` (path `options.path`), sends HELLO with `name`
+    /// and `features` and waits for WELCOME, all within `options.timeout`.
     public static func connect(
         host: String,
         port: Int,
+        name: String = "clasp-gateway",
+        features: Features = .allSignals,
+        group: any EventLoopGroup,
+        options: Options = Options()
+    ) async throws(CLASPClientError) -> CLASPClient {
+        let endpoint = CLASPEndpoint(scheme: .ws, host: host, port: port, path: options.path)
+        return try await connect(to: endpoint, name: name, features: features, group: group, options: options)
+    }
+
+    /// Connects to a `ws://`, `wss://`, `tcp://` or `tcps://` URL (see `CLASPEndpoint`).
+    public static func connect(
+        to url: String,
+        name: String = "clasp-gateway",
+        features: Features = .allSignals,
+        group: any EventLoopGroup,
+        options: Options = Options()
+    ) async throws(CLASPClientError) -> CLASPClient {
+        try await connect(to: CLASPEndpoint(url: url), name: name, features: features, group: group, options: options)
+    }
+
+    /// Connects to `endpoint`: TCP (TCP_NODELAY), the TLS handshake for `wss`/`tcps` (the
+    /// certificate checked as `options.trust` says), the WebSocket upgrade for `ws`/`wss`,
+    /// then HELLO and WELCOME, all within `options.timeout`.
+    public static func connect(
+        to endpoint: CLASPEndpoint,
         name: String = "clasp-gateway",
         features: Features = .allSignals,
         group: any EventLoopGroup,
@@ -104,25 +135,57 @@ public final class CLASPClient: Sendable {
         }
         let timeout = TimeAmount(options.timeout)
         let deadline = NIODeadline.now() + timeout
-        let pending: PendingUpgrade
+        let host = endpoint.host
+        let port = endpoint.port
+        let refusal = TLSRefusal()
+        let trust = options.trust
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(timeout)
+        let channel: any Channel
+        let established: EventLoopFuture<Connection>
         do {
-            pending = try await ClientBootstrap(group: group)
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .channelOption(.allowRemoteHalfClosure, value: true)
-                .connectTimeout(timeout)
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try ClientPipeline.configure(channel, host: host, port: port, options: options)
+            if endpoint.scheme.isWebSocket {
+                let pending = try await bootstrap
+                    .channelOption(.allowRemoteHalfClosure, value: true)
+                    .connect(host: host, port: port) { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let pending = try ClientPipeline.configureWebSocket(channel, endpoint: endpoint, options: options)
+                            if endpoint.scheme.usesTLS {
+                                try ClientTLS.addHandlers(to: channel, host: host, trust: trust, refusal: refusal)
+                            }
+                            return pending
+                        }
+                    }
+                channel = pending.channel
+                established = pending.upgrade.flatMapThrowing { outcome in
+                    switch outcome {
+                    case .upgraded(let connection):
+                        return connection
+                    case .refused(let status):
+                        throw CLASPClientError.upgradeRefused(status: status, reason: "the server answered without switching protocols")
                     }
                 }
+            } else {
+                let connection = try await bootstrap.connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let connection = try ClientPipeline.configureTCP(channel, options: options)
+                        if endpoint.scheme.usesTLS {
+                            try ClientTLS.addHandlers(to: channel, host: host, trust: trust, refusal: refusal)
+                        }
+                        return connection
+                    }
+                }
+                channel = connection.channel
+                established = channel.eventLoop.makeSucceededFuture(connection)
+            }
         } catch {
             throw ClientPipeline.connectError(error, host: host, port: port)
         }
 
-        // One deadline for the upgrade and WELCOME: when it passes, the channel is closed,
-        // which fails whichever step is waiting.
+        // One deadline for the TLS handshake, the upgrade and WELCOME: when it passes, the
+        // channel is closed, which fails whichever step is waiting.
         let expired = ExpiryFlag()
-        let channel = pending.channel
         let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
             expired.set()
             channel.close(promise: nil)
@@ -131,15 +194,11 @@ public final class CLASPClient: Sendable {
 
         let connection: Connection
         do {
-            switch try await pending.upgrade.get() {
-            case .upgraded(let upgraded):
-                connection = upgraded
-            case .refused(let status):
-                throw CLASPClientError.upgradeRefused(status: status, reason: "the server answered without switching protocols")
-            }
+            connection = try await established.get()
         } catch {
             channel.close(promise: nil)
-            if expired.isSet { throw .timedOut("the WebSocket upgrade") }
+            if let refused = refusal.error { throw refused }
+            if expired.isSet { throw .timedOut(endpoint.scheme.usesTLS ? "the TLS handshake and WebSocket upgrade" : "the WebSocket upgrade") }
             throw ClientPipeline.upgradeError(error)
         }
 
@@ -149,7 +208,8 @@ public final class CLASPClient: Sendable {
             return CLASPClient(connection: connection, welcomed: welcomed, options: options)
         } catch {
             channel.close(promise: nil)
-            if expired.isSet { throw .timedOut("WELCOME") }
+            if let refused = refusal.error { throw refused }
+            if expired.isSet { throw .timedOut(endpoint.scheme.usesTLS ? "the TLS handshake and WELCOME" : "WELCOME") }
             throw error as? CLASPClientError ?? .closedBeforeWelcome(closeCode: nil, reason: "\(error)")
         }
     }
@@ -199,7 +259,7 @@ public final class CLASPClient: Sendable {
     // MARK: Closing
 
     /// Closes gracefully (WebSocket close 1000, then waits for the server's close frame, at
-    /// most `options.closeGracePeriod`) and returns once the connection is closed. Safe to
+    /// most `options.closeGracePeriod`; over TCP the socket is simply closed) and returns once the connection is closed. Safe to
     /// call more than once, and after the server has closed.
     public func close() async {
         // A closed channel's loop may be shut down already: nothing to schedule there then.

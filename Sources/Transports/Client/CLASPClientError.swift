@@ -4,7 +4,7 @@ public import CLASP
 public enum CLASPClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Nothing listens at `host:port` (ECONNREFUSED).
     case connectionRefused(host: String, port: Int)
-    /// The TCP connection could not be made for another reason (unknown host, unreachable, …).
+    /// The connection could not be made for another reason (unknown host, unreachable, …).
     case connectionFailed(host: String, port: Int, reason: String)
     /// The server did not switch to WebSocket: `status` is its HTTP status when it answered
     /// with another one, `nil` when the answer was not a valid upgrade response.
@@ -22,6 +22,14 @@ public enum CLASPClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case connectionClosed
     /// The message cannot be encoded (e.g. a string over 65,535 bytes).
     case encoding(CodecError)
+    /// The URL given to `connect(to:)` is not a CLASP endpoint (scheme, host or port).
+    case invalidURL(String)
+    /// The server's TLS certificate was refused; `reason` says why (not trusted, wrong name,
+    /// not the pinned fingerprint).
+    case certificateRefused(host: String, reason: String)
+    /// The TLS handshake failed for another reason (the server does not speak TLS, no common
+    /// protocol version or cipher, …).
+    case tlsFailed(host: String, reason: String)
 
     public var description: String {
         switch self {
@@ -43,6 +51,12 @@ public enum CLASPClientError: Error, Sendable, Equatable, CustomStringConvertibl
             return "connection closed"
         case .encoding(let error):
             return "cannot encode message: \(error)"
+        case .invalidURL(let reason):
+            return "invalid CLASP URL: \(reason)"
+        case .certificateRefused(let host, let reason):
+            return "TLS certificate of \(host) refused: \(reason)"
+        case .tlsFailed(let host, let reason):
+            return "TLS handshake with \(host) failed: \(reason)"
         }
     }
 }

@@ -44,19 +44,12 @@ enum ClientPipeline {
     /// HTTP client handlers with the WebSocket upgrader (on the channel's loop). After a 101:
     /// NIO's frame encoder/decoder and protocol error handler, `NIOWebSocketFrameAggregator`,
     /// then `CLASPClientHandler`.
-    static func configure(
+    static func configureWebSocket(
         _ channel: any Channel,
-        host: String,
-        port: Int,
+        endpoint: CLASPEndpoint,
         options: CLASPClient.Options
     ) throws -> PendingUpgrade {
         let maxMessageBytes = min(options.maxMessageBytes, Int(UInt32.max))
-        let closeGracePeriod = TimeAmount(options.closeGracePeriod)
-        let strategy = NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(
-            lowWatermark: max(0, options.inboundLowWatermark),
-            highWatermark: max(1, options.inboundHighWatermark, options.inboundLowWatermark)
-        )
-        let clock = options.clock
         let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeOutcome>(
             maxFrameSize: maxMessageBytes,
             upgradePipelineHandler: { channel, response in
@@ -65,31 +58,22 @@ enum ClientPipeline {
                     if let other = chosen.first(where: { $0 != subprotocol }) {
                         throw CLASPClientError.upgradeRefused(status: 101, reason: "server chose subprotocol \(other)")
                     }
-                    let handler = CLASPClientHandler(eventLoop: channel.eventLoop, clock: clock, closeGracePeriod: closeGracePeriod)
-                    let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-                    let inbound = InboundProducer.makeSequence(
-                        backPressureStrategy: strategy,
-                        finishOnDeinit: false,
-                        delegate: InboundDelegate(channel: channel, handler: bound)
-                    )
-                    handler.attach(inbound.source)
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(NIOWebSocketFrameAggregator(
+                    try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0,
                         maxAccumulatedFrameCount: 1_024,
                         maxAccumulatedFrameSize: maxMessageBytes
                     ))
-                    try pipeline.addHandler(handler)
-                    return .upgraded(Connection(channel: channel, handler: bound, inbound: InboundSource(inbound.sequence)))
+                    return .upgraded(try attachClientHandler(to: channel, options: options))
                 }
             }
         )
 
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: "\(host):\(port)")
+        let hostHeader = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+        headers.add(name: "Host", value: "\(hostHeader):\(endpoint.port)")
         headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol)
         headers.add(name: "Content-Length", value: "0")
-        let request = HTTPRequestHead(version: .http1_1, method: .GET, uri: options.path, headers: headers)
+        let request = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.path, headers: headers)
         let recorder = ResponseStatusRecorder()
         let status = NIOLoopBound(recorder, eventLoop: channel.eventLoop)
         let configuration = NIOTypedHTTPClientUpgradeConfiguration<UpgradeOutcome>(
@@ -109,6 +93,33 @@ enum ClientPipeline {
         try pipeline.addHandler(recorder, position: .before(upgradeHandler))
         try pipeline.addHandler(CloseAfterEndOfInput(response: recorder, upgrade: upgrade), position: .first)
         return PendingUpgrade(channel: channel, upgrade: upgrade)
+    }
+
+    /// Length-prefixed frames (wire-format §1.5): `LengthPrefixClientFraming`, then
+    /// `CLASPClientHandler`. Ready at once: there is no upgrade.
+    static func configureTCP(_ channel: any Channel, options: CLASPClient.Options) throws -> Connection {
+        let maxFrameBytes = min(options.maxMessageBytes, Int(UInt32.max))
+        try channel.pipeline.syncOperations.addHandler(LengthPrefixClientFraming(maxFrameBytes: maxFrameBytes))
+        return try attachClientHandler(to: channel, options: options)
+    }
+
+    /// Adds the `CLASPClientHandler` with its back-pressured inbound buffer, last in the pipeline.
+    private static func attachClientHandler(to channel: any Channel, options: CLASPClient.Options) throws -> Connection {
+        let strategy = NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(
+            lowWatermark: max(0, options.inboundLowWatermark),
+            highWatermark: max(1, options.inboundHighWatermark, options.inboundLowWatermark)
+        )
+        let handler = CLASPClientHandler(
+            eventLoop: channel.eventLoop, clock: options.clock, closeGracePeriod: TimeAmount(options.closeGracePeriod))
+        let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        let inbound = InboundProducer.makeSequence(
+            backPressureStrategy: strategy,
+            finishOnDeinit: false,
+            delegate: InboundDelegate(channel: channel, handler: bound)
+        )
+        handler.attach(inbound.source)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        return Connection(channel: channel, handler: bound, inbound: InboundSource(inbound.sequence))
     }
 
     static func connectError(_ error: any Error, host: String, port: Int) -> CLASPClientError {
