@@ -150,11 +150,16 @@ class GatewayProcess:
             self.process.wait(5)
 
 
-def free_port():
-    """A TCP port nothing listens on right now (bound to 127.0.0.1:0, read, released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+def free_port(kind=socket.SOCK_STREAM):
+    """A TCP (or, with SOCK_DGRAM, UDP) port nothing uses right now (bound to 127.0.0.1:0,
+    read, released)."""
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_udp_port():
+    return free_port(socket.SOCK_DGRAM)
 
 
 def start_gateway(workdir, *extra, expect_listening=True, data_dir=True):

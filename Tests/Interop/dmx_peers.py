@@ -1,19 +1,12 @@
-"""Helpers shared by the sACN and Art-Net interop tests: free UDP ports, a gateway with a bridge
+"""Helpers shared by the sACN and Art-Net interop tests: a gateway with a bridge
 table, and a raw CLASP client that collects the SETs under /dmx."""
 
 import asyncio
-import socket
 import time
 
 from websockets.exceptions import ConnectionClosed
 
 from clasp_wire import raw_session, set_payload, subscribe_payload
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def bridge_config(tmp_path, bridge_id, kind, **options):

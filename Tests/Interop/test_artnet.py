@@ -10,8 +10,8 @@ import time
 import pytest
 from stupidArtnet import StupidArtnet, StupidArtnetServer
 
-from conftest import async_test
-from dmx_peers import bridge_config, dmx_client, eventually, free_udp_port, set_level, wait_for_bridge
+from conftest import async_test, free_udp_port
+from dmx_peers import bridge_config, dmx_client, eventually, set_level, wait_for_bridge
 
 ART_NET = b"Art-Net\x00"
 

@@ -8,16 +8,11 @@ import time
 from pathlib import Path
 
 from clasp_wire import decode_frame
+from conftest import free_udp_port
 
 VECTORS = Path(__file__).resolve().parent.parent / "Vectors" / "clasp-frames.json"
 # The reference seeker's datagram: vector `discovery_broadcast_hello`.
 SEEKER_HELLO = bytes.fromhex(next(v["hex"] for v in json.loads(VECTORS.read_text()) if v["name"] == "discovery_broadcast_hello"))
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_responder(gateway, timeout=10.0):
@@ -90,41 +85,22 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
 
 def test_a_broadcast_hello_is_answered_inside_a_network_namespace(tmp_path):
     """Broadcast only inside a namespace this test creates and removes (design §4)."""
-    import os
     import subprocess
     import sys
 
-    from conftest import GATEWAY_BIN, LISTENING
+    from conftest import LISTENING
+    from netns import exec_argv, gateway_in, network_namespace
 
-    namespace = f"clasp-discovery-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", namespace], check=True)
-    gateway = None
-    try:
-        subprocess.run(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up"], check=True)
-        log = open(tmp_path / "gateway.log", "wb")
-        gateway = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, GATEWAY_BIN, "--bind", "0.0.0.0", "--port", "0",
-             "--discovery-port", "7331", "--data-dir", str(tmp_path / "data"), "--name", "in-namespace"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-        deadline = time.monotonic() + 15
-        while "discovery responder on udp://" not in (tmp_path / "gateway.log").read_text(errors="replace"):
-            assert gateway.poll() is None, (tmp_path / "gateway.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "the gateway did not start in the namespace"
-            time.sleep(0.05)
-        assert LISTENING.search((tmp_path / "gateway.log").read_text(errors="replace"))
+    args = ["--bind", "0.0.0.0", "--port", "0", "--tcp-port", "0", "--wss-port", "0", "--tcps-port", "0", "--admin-port", "0",
+            "--udp-port", "0", "--discovery-port", "7331", "--data-dir", str(tmp_path / "data"), "--name", "in-namespace"]
+    with network_namespace("clasp-discovery") as namespace, \
+            gateway_in(namespace, tmp_path, args, ready="discovery responder on udp://") as log_path:
+        assert LISTENING.search(log_path.read_text(errors="replace"))
         seeker = subprocess.run(
-            ["ip", "netns", "exec", namespace, sys.executable, "-c", SEEKER, SEEKER_HELLO.hex(), "127.255.255.255", "7331"],
+            exec_argv(namespace, sys.executable, "-c", SEEKER, SEEKER_HELLO.hex(), "127.255.255.255", "7331"),
             capture_output=True, text=True, timeout=10)
         assert seeker.returncode == 0, seeker.stderr
         reply_hex, sender = seeker.stdout.split()
         welcome = decode_frame(bytes.fromhex(reply_hex))
         assert welcome["type"] == "WELCOME" and welcome["name"] == "in-namespace"
         assert sender.startswith("127.")
-    finally:
-        if gateway is not None and gateway.poll() is None:
-            gateway.terminate()
-            try:
-                gateway.wait(10)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-        subprocess.run(["ip", "netns", "del", namespace], check=False)

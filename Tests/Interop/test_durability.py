@@ -117,7 +117,7 @@ def test_a_corrupt_state_database_stops_the_start_and_is_left_untouched(tmp_path
     database.write_bytes(garbage)
     result = subprocess.run(
         [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0", "--udp-port", "0",
-         "--wss-port", "0", "--tcps-port", "0", "--discovery-port", "0", "--data-dir", str(data)],
+         "--wss-port", "0", "--tcps-port", "0", "--admin-port", "0", "--discovery-port", "0", "--data-dir", str(data)],
         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
     )
     assert result.returncode == 1, result.stderr

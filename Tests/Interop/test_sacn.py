@@ -10,8 +10,8 @@ import pytest
 import sacn
 from sacn.sending import sender_socket_udp
 
-from conftest import async_test
-from dmx_peers import bridge_config, dmx_client, eventually, free_udp_port, set_level, wait_for_bridge
+from conftest import async_test, free_udp_port
+from dmx_peers import bridge_config, dmx_client, eventually, set_level, wait_for_bridge
 
 
 class Receiver:
@@ -215,34 +215,22 @@ finally:
 def test_multicast_and_sync_inside_a_network_namespace(tmp_path):
     """Multicast only inside a namespace this test creates and deletes (design §4)."""
     import json
-    import os
     import subprocess
     import sys
     from pathlib import Path
 
-    from conftest import GATEWAY_BIN, LISTENING
+    from conftest import LISTENING
+    from netns import exec_argv, gateway_in, network_namespace
 
-    namespace = f"clasp-sacn-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", namespace], check=True)
-    gateway = None
-    try:
-        for command in (["ip", "link", "set", "lo", "up"], ["ip", "link", "set", "lo", "multicast", "on"],
-                        ["ip", "route", "add", "224.0.0.0/4", "dev", "lo"]):
-            subprocess.run(["ip", "netns", "exec", namespace] + command, check=True)
-        config = bridge_config(tmp_path, "stage", "sacn", interface="127.0.0.1", input_universes=[7], output_universes=[8])
-        log_path = tmp_path / "gateway.log"
-        gateway = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0",
-             "--discovery-port", "0", "--data-dir", str(tmp_path / "data"), "--config", str(config)],
-            stdin=subprocess.DEVNULL, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, cwd=tmp_path)
-        deadline = time.monotonic() + 15
-        while "bridge stage (sacn) running" not in log_path.read_text(errors="replace"):
-            assert gateway.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
-            time.sleep(0.05)
+    config = bridge_config(tmp_path, "stage", "sacn", interface="127.0.0.1", input_universes=[7], output_universes=[8])
+    args = ["--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0", "--udp-port", "0", "--wss-port", "0",
+            "--tcps-port", "0", "--admin-port", "0", "--discovery-port", "0", "--data-dir", str(tmp_path / "data"), "--config", str(config)]
+    with network_namespace("clasp-sacn", multicast=True) as namespace, \
+            gateway_in(namespace, tmp_path, args, ready="bridge stage (sacn) running") as log_path:
         port = LISTENING.search(log_path.read_text()).group(2)
         peers = subprocess.run(
-            ["ip", "netns", "exec", namespace, sys.executable, "-c", MULTICAST_PEERS, f"ws://127.0.0.1:{port}",
-             str(Path(__file__).resolve().parent)],
+            exec_argv(namespace, sys.executable, "-c", MULTICAST_PEERS, f"ws://127.0.0.1:{port}",
+                      str(Path(__file__).resolve().parent)),
             capture_output=True, text=True, timeout=40)
         assert peers.returncode == 0, peers.stderr
         result = json.loads(peers.stdout.strip().splitlines()[-1])
@@ -250,11 +238,3 @@ def test_multicast_and_sync_inside_a_network_namespace(tmp_path):
         # Once the group of the sync address is joined, synchronized data applies at the sync packet.
         assert result["second"] and result["second_seconds"] < 1.5, result
         assert result["receiver"] == [200, 0], result
-    finally:
-        if gateway is not None and gateway.poll() is None:
-            gateway.terminate()
-            try:
-                gateway.wait(10)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-        subprocess.run(["ip", "netns", "del", namespace], check=False)

@@ -16,15 +16,9 @@ import time
 
 from clasp_wire import (UDPClient, bundle_payload, decode_frame, frame, get_payload, ping_payload, publish_payload, set_payload,
                         subscribe_payload)
-from conftest import GATEWAY_BIN, async_test, wait_until
+from conftest import GATEWAY_BIN, async_test, free_udp_port, wait_until
 from test_python_client import barrier, close_all, collector, connect, values_for
 from test_tcp import tcp_session
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def udp_gateway(own_gateway, *extra):
@@ -312,7 +306,7 @@ def test_udp_port_0_disables_udp(own_gateway):
 def test_a_udp_port_in_use_is_a_clear_start_failure(own_gateway, tmp_path):
     first = udp_gateway(own_gateway)
     result = subprocess.run(
-        [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0", "--wss-port", "0", "--tcps-port", "0",
+        [GATEWAY_BIN, "--bind", "127.0.0.1", "--port", "0", "--tcp-port", "0", "--wss-port", "0", "--tcps-port", "0", "--admin-port", "0",
          "--udp-port", str(first.udp_port),
          "--data-dir", str(tmp_path / "d2")],
         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
@@ -383,41 +377,24 @@ print(json.dumps({
 """
 
 
-def in_namespace(namespace, *command, **kwargs):
-    return subprocess.run(["ip", "netns", "exec", namespace, *command], **kwargs)
-
-
 def test_multicast_and_broadcast_frames_in_and_subscribed_updates_out_inside_a_namespace(tmp_path):
-    namespace = f"clasp-udp-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", namespace], check=True)
-    gateway = None
-    log_path = tmp_path / "gateway.log"
-    try:
-        in_namespace(namespace, "ip", "link", "set", "lo", "up", check=True)
-        in_namespace(namespace, "ip", "link", "set", "lo", "multicast", "on", check=True)
-        in_namespace(namespace, "ip", "route", "add", "224.0.0.0/4", "dev", "lo", check=True)
-        config = tmp_path / "groups.toml"
-        config.write_text(
-            "[udp]\n"
-            f'multicast_group = "{GROUP}"\n'
-            'multicast_interface = "lo"\n'
-            "broadcast = true\n"
-            'broadcast_address = "127.255.255.255"\n'
-            'group_subscribe = ["/group/out/**"]\n')
-        with open(log_path, "wb") as log:
-            gateway = subprocess.Popen(
-                ["ip", "netns", "exec", namespace, GATEWAY_BIN, "--bind", "0.0.0.0", "--port", "0", "--tcp-port", "0",
-                 "--wss-port", "0", "--tcps-port", "0", "--udp-port", "7333", "--discovery-port", "0", "--config", str(config),
-                 "--data-dir", str(tmp_path / "data")],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-        deadline = time.monotonic() + 15
-        while "listening on udp://" not in log_path.read_text(errors="replace"):
-            assert gateway.poll() is None, log_path.read_text(errors="replace")
-            assert time.monotonic() < deadline, "the gateway did not start in the namespace"
-            time.sleep(0.05)
+    from netns import exec_argv, gateway_in, network_namespace
+
+    config = tmp_path / "groups.toml"
+    config.write_text(
+        "[udp]\n"
+        f'multicast_group = "{GROUP}"\n'
+        'multicast_interface = "lo"\n'
+        "broadcast = true\n"
+        'broadcast_address = "127.255.255.255"\n'
+        'group_subscribe = ["/group/out/**"]\n')
+    args = ["--bind", "0.0.0.0", "--port", "0", "--tcp-port", "0", "--wss-port", "0", "--tcps-port", "0", "--admin-port", "0",
+            "--udp-port", "7333", "--discovery-port", "0", "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    with network_namespace("clasp-udp", multicast=True) as namespace, \
+            gateway_in(namespace, tmp_path, args, ready="listening on udp://"):
         here = os.path.dirname(os.path.abspath(__file__))
-        peers = in_namespace(namespace, sys.executable, "-c", GROUP_PEERS, here, "7333", GROUP,
-                             capture_output=True, text=True, timeout=30)
+        peers = subprocess.run(exec_argv(namespace, sys.executable, "-c", GROUP_PEERS, here, "7333", GROUP),
+                               capture_output=True, text=True, timeout=30)
         assert peers.returncode == 0, peers.stderr
         seen = json.loads(peers.stdout)
         client = [tuple(m) for m in seen["client"] if m[0] == "SET"]
@@ -434,11 +411,3 @@ def test_multicast_and_broadcast_frames_in_and_subscribed_updates_out_inside_a_n
             assert from_gateway.count(("SET", "/group/out/from-unicast", 7)) == 1, (receiver, seen)
             # … but what came in from the group is not sent back, and nothing unsubscribed.
             assert all(address == "/group/out/from-unicast" for _, address, _ in from_gateway), (receiver, seen)
-    finally:
-        if gateway is not None and gateway.poll() is None:
-            gateway.terminate()
-            try:
-                gateway.wait(10)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-        subprocess.run(["ip", "netns", "del", namespace], check=False)
