@@ -34,6 +34,23 @@ struct NetworkMergeTests {
         #expect(merge.merged?[1] == 201)
     }
 
+    @Test func ltpIsPerChannelEachFollowingTheSourceThatLastMovedIt() {
+        var merge = SourceMerge(mode: .ltp)
+        _ = merge.take(frame([10, 20, 30]), priority: 100, sequence: nil, from: "desk", at: start)
+        _ = merge.take(frame([0, 0, 0]), priority: 100, sequence: nil, from: "app", at: start + .seconds(1))
+        #expect(Array(merge.merged?.slots.prefix(3) ?? []) == [0, 0, 0])
+        // The desk moves channel 1 only: channel 1 is the desk's, 2 and 3 stay the app's.
+        _ = merge.take(frame([99, 20, 30]), priority: 100, sequence: nil, from: "desk", at: start + .seconds(2))
+        #expect(Array(merge.merged?.slots.prefix(3) ?? []) == [99, 0, 0])
+        // The app moves channel 3: the desk keeps channel 1.
+        _ = merge.take(frame([0, 0, 77]), priority: 100, sequence: nil, from: "app", at: start + .seconds(3))
+        #expect(Array(merge.merged?.slots.prefix(3) ?? []) == [99, 0, 77])
+        // The app leaves: its channels follow the desk, the one left.
+        let removed = merge.remove("app")
+        #expect(removed)
+        #expect(Array(merge.merged?.slots.prefix(3) ?? []) == [99, 20, 30])
+    }
+
     @Test func theSequenceRuleDropsPacketsUpTo19Behind() {
         #expect(SourceMerge.isOutOfOrder(5, after: 5))
         #expect(SourceMerge.isOutOfOrder(4, after: 5))

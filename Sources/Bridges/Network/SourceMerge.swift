@@ -2,7 +2,7 @@
 public enum MergeMode: String, Sendable, CaseIterable {
     /// Highest takes precedence: each slot is the highest level any source sends.
     case htp
-    /// Latest takes precedence: the source whose levels changed last wins, whole frame.
+    /// Latest takes precedence, per slot: each slot follows the source that last changed it.
     case ltp
 }
 
@@ -28,6 +28,8 @@ struct SourceMerge: Sendable {
 
     let mode: MergeMode
     private(set) var sources: [String: Source] = [:]
+    /// LTP: the source that last changed each slot (nil: none since it joined or left).
+    private var slotOwners = [String?](repeating: nil, count: DMXFrame.slotCount)
 
     init(mode: MergeMode) {
         self.mode = mode
@@ -40,8 +42,15 @@ struct SourceMerge: Sendable {
         if let sequence, let last = sources[source]?.lastSequence, Self.isOutOfOrder(sequence, after: last) {
             return .outOfOrder
         }
-        let changed = sources[source].map { $0.frame != frame || $0.priority != priority } ?? true
-        let changedAt = changed ? now : sources[source]?.changedAt ?? now
+        let previous = sources[source]
+        let changed = previous.map { $0.frame != frame || $0.priority != priority } ?? true
+        let changedAt = changed ? now : previous?.changedAt ?? now
+        if mode == .ltp {
+            // A new source takes every slot it sends; a known one the slots it changed.
+            for index in frame.slots.indices where previous.map({ $0.frame.slots[index] != frame.slots[index] }) ?? true {
+                slotOwners[index] = source
+            }
+        }
         sources[source] = Source(priority: priority, frame: frame, lastSequence: sequence, lastSeen: now, changedAt: changedAt)
         return .accepted
     }
@@ -77,7 +86,14 @@ struct SourceMerge: Sendable {
         guard var result = winners.first?.frame else { return nil }
         switch mode {
         case .ltp:
-            if let latest = winners.max(by: { $0.changedAt < $1.changedAt }) { result = latest.frame }
+            // Slots no winning source has changed since it joined follow the one that changed last.
+            guard let latest = winners.max(by: { $0.changedAt < $1.changedAt }) else { return nil }
+            let top = latest.priority
+            var slots = latest.frame.slots
+            for (index, owner) in slotOwners.enumerated() {
+                if let owner, let source = sources[owner], source.priority == top { slots[index] = source.frame.slots[index] }
+            }
+            result = DMXFrame(slots)
         case .htp:
             var slots = result.slots
             for source in winners.dropFirst() {
