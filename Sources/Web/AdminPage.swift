@@ -46,13 +46,17 @@ label { display:block; margin:8px 0 3px; font-weight:600; font-size:14px; }
 pre.logs { background:#11161d; color:#cfd8e3; padding:10px; border-radius:6px; max-height:420px; overflow:auto; font-size:12px; white-space:pre-wrap; }
 .hidden { display:none !important; }
 tr.flash td { background:#fff7d6; }
+.faders { display:grid; grid-template-columns:repeat(auto-fill,minmax(44px,1fr)); gap:6px; }
+.fader { display:flex; flex-direction:column; align-items:center; font-size:11px; color:var(--muted); }
+.fader input { writing-mode:vertical-lr; direction:rtl; height:110px; width:22px; padding:0; }
+.fader b { color:#222; font-weight:600; font-family:ui-monospace, monospace; }
 </style>
 </head>
 <body>
 <header>
   <h1 id="title">clasp-gateway</h1>
   <nav id="nav" class="hidden">
-    <button data-page="dashboard">Dashboard</button><button data-page="signals">Signals</button><button data-page="transports">Transports</button><button data-page="bridges">Bridges</button><button data-page="security">Security</button><button data-page="system">System</button>
+    <button data-page="dashboard">Dashboard</button><button data-page="signals">Signals</button><button data-page="transports">Transports</button><button data-page="bridges">Bridges</button><button data-page="dmx">DMX</button><button data-page="security">Security</button><button data-page="system">System</button>
   </nav>
 </header>
 <main>
@@ -98,6 +102,18 @@ tr.flash td { background:#fff7d6; }
         <button class="primary" type="submit">Set</button>
       </form>
       <p id="set-result" class="help"></p>
+    </div>
+  </section>
+
+  <section id="page-dmx" class="page hidden">
+    <div class="card">
+      <h2>DMX universe</h2>
+      <div class="row">
+        <div><label for="dmx-universe">Universe</label><select id="dmx-universe"></select></div>
+        <span class="help" id="dmx-state"></span>
+      </div>
+      <p class="help">The params <span class="mono">/dmx/&lt;universe&gt;/&lt;channel&gt;</span> (levels 0–255) that the DMX, sACN and Art-Net bridges send and receive. Moving a fader sets its channel; changes from anywhere show here live.</p>
+      <div class="faders" id="dmx-faders"></div>
     </div>
   </section>
 
@@ -209,6 +225,7 @@ function open(page) {
   if (!$("page-" + page)) page = "dashboard";
   timers.forEach(clearInterval); timers = [];
   if (monitor && page !== "signals") { monitor.close(); monitor = null; }
+  if (dmxMonitor && page !== "dmx") { dmxMonitor.close(); dmxMonitor = null; }
   document.querySelectorAll(".page").forEach((p) => p.classList.add("hidden"));
   show("page-" + page, true);
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.page === page));
@@ -218,6 +235,7 @@ function open(page) {
   if (page === "signals") { if (!monitor) watch(); every(loadWriters, 3000); }
   if (page === "transports") loadTransports();
   if (page === "bridges") every(loadBridges, 2000);
+  if (page === "dmx") loadUniverses();
   if (page === "security") loadTokens();
   if (page === "system") every(loadLogs, 3000);
 }
@@ -288,6 +306,67 @@ async function loadWriters() {
     const row = rows.get(p.address);
     if (row && p.writer) row.children[3].textContent = p.writer;
   }
+}
+
+// The universes the lighting bridges use, from their options.
+let dmxMonitor = null;
+async function loadUniverses() {
+  const answer = await api("GET", "/api/bridges");
+  const universes = new Set();
+  for (const b of answer.ok ? answer.data : []) {
+    const o = b.options || {};
+    if (typeof o.universe === "number") universes.add(o.universe);
+    for (const list of [o.input_universes, o.output_universes]) for (const u of list || []) universes.add(u);
+  }
+  const select = $("dmx-universe"), chosen = Number(select.value) || undefined;
+  select.textContent = "";
+  const list = [...universes].sort((a, b) => a - b);
+  if (!list.length) list.push(1);
+  for (const u of list) { const o = document.createElement("option"); o.value = u; o.textContent = u; select.appendChild(o); }
+  if (chosen !== undefined && list.includes(chosen)) select.value = chosen;
+  showUniverse();
+}
+
+function showUniverse() {
+  const universe = Number($("dmx-universe").value);
+  const faders = $("dmx-faders"); faders.textContent = "";
+  for (let channel = 1; channel <= 512; channel++) {
+    const box = document.createElement("div"); box.className = "fader";
+    const level = document.createElement("b"); level.textContent = "0";
+    const input = document.createElement("input");
+    Object.assign(input, { type: "range", min: 0, max: 255, value: 0, id: "fader-" + channel, title: "channel " + channel });
+    let pending = null;
+    input.oninput = () => {
+      level.textContent = input.value;
+      // At most one SET per fader in flight; the latest level wins.
+      if (pending) { pending.next = Number(input.value); return; }
+      const send = async (value) => {
+        pending = { next: null };
+        const answer = await api("PUT", "/api/params/dmx/" + universe + "/" + channel, { value });
+        if (!answer.ok) $("dmx-state").textContent = answer.data.error;
+        const next = pending.next; pending = null;
+        if (next !== null && next !== value) send(next);
+      };
+      send(Number(input.value));
+    };
+    const label = document.createElement("span"); label.textContent = channel;
+    box.append(level, input, label); faders.appendChild(box);
+  }
+  if (dmxMonitor) dmxMonitor.close();
+  dmxMonitor = new EventSource("/api/monitor?pattern=" + encodeURIComponent("/dmx/" + universe + "/*"));
+  dmxMonitor.onopen = () => { $("dmx-state").textContent = "live"; };
+  dmxMonitor.onerror = () => { $("dmx-state").textContent = "reconnecting…"; };
+  dmxMonitor.onmessage = (event) => {
+    const e = JSON.parse(event.data);
+    const channel = Number(e.address && e.address.split("/")[3]);
+    const input = $("fader-" + channel);
+    if (!input || typeof e.value !== "number") return;
+    // A float level is a fraction of full (docs/bridges.md, "Levels"); JSON.parse turns 1.0 into 1.
+    const isFloat = /"value":-?[0-9]+[.eE]/.test(event.data);
+    const level = isFloat ? Math.round(e.value * 255) : e.value;
+    if (document.activeElement !== input) input.value = level;
+    input.previousSibling.textContent = level;
+  };
 }
 
 function parseValue(raw) {
@@ -447,6 +526,7 @@ $("set-form").onsubmit = async (event) => {
   const answer = await api("PUT", "/api/params" + address.split("/").map(encodeURIComponent).join("/"), { value: parseValue($("set-value").value) });
   $("set-result").textContent = answer.ok ? "Set " + address + "." : answer.data.error;
 };
+$("dmx-universe").onchange = showUniverse;
 $("bridge-kind").onchange = () => renderFields();
 $("bridge-form").onsubmit = saveBridge;
 $("bridge-cancel").onclick = resetEditor;

@@ -1,7 +1,8 @@
 """The admin page in a real browser: headless Chromium (Debian's chromium + chromium-driver,
 driven by selenium) sets the admin password on first boot, logs out and in again, adds an Art-Net
 bridge from the generated form (a bad value refused under its field first), watches a param that a clasp-to client sets appear live (with its writer),
-sets one from the page, and saves a screenshot to docs/admin.png (shown in the README). Bounded well under 60 s."""
+sets one from the page, saves a screenshot to docs/admin.png (shown in the README), and moves a
+DMX fader (the param follows) while a client's SET moves another. Bounded well under 60 s."""
 
 import asyncio
 import shutil
@@ -11,15 +12,16 @@ from pathlib import Path
 import pytest
 
 from admin_client import PASSWORD, admin_gateway
-from conftest import REPO
+from conftest import REPO, wait_until
 from test_admin import udp_port
-from test_python_client import barrier, close_all, connect
+from test_python_client import barrier, close_all, collector, connect, values_for
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -130,4 +132,28 @@ def test_newcomer_sets_a_password_logs_in_and_watches_params_live(own_gateway, b
     time.sleep(0.5)  # let the row highlight fade before the picture
     assert browser.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+    # DMX: the Art-Net bridge's universe 1 as 512 faders. Moving one sets its channel for every
+    # client; a client's SET of another channel moves that fader.
+    browser.find_element(By.CSS_SELECTOR, 'nav button[data-page="dmx"]').click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#dmx-faders input")) == 512)
+    assert Select(browser.find_element(By.ID, "dmx-universe")).first_selected_option.text == "1"
+    wait.until(lambda d: d.find_element(By.ID, "dmx-state").text == "live")
+
+    async def console_watches_and_sets():
+        client = await connect(gateway.url, name="console")
+        try:
+            levels, _ = collector(client, "/dmx/1/*")
+            await barrier(client)
+            fader = browser.find_element(By.ID, "fader-5")
+            fader.click()
+            fader.send_keys(Keys.END)  # a range input's End key: the maximum, 255
+            await wait_until(lambda: 255 in values_for(levels, "/dmx/1/5"), 10, what="/dmx/1/5 = 255 from the fader")
+            await client.set("/dmx/1/7", 128)
+            await barrier(client)
+        finally:
+            await close_all(client)
+
+    asyncio.run(console_watches_and_sets())
+    wait.until(lambda d: d.find_element(By.ID, "fader-7").get_attribute("value") == "128")
     assert time.monotonic() - started < 60
