@@ -45,7 +45,7 @@ extension RouterCore {
         }
         if let history = subscribe.options?.history, history > 0, subscribe.types.admits(.stream) {
             for bytes in streamHistory.last(Int(history), matching: pattern) {
-                connection.sink.send(OutboundFrame(bytes: bytes, coalescing: nil))
+                transmit(OutboundFrame(bytes: bytes, coalescing: nil), to: connection)
             }
         }
     }
@@ -70,7 +70,7 @@ extension RouterCore {
                 reply(connection, .sessionNotFound, "target session not found: \(target)", address: publish.address)
                 return
             }
-            targetConnection.sink.send(OutboundFrame(bytes: bytes))
+            transmit(OutboundFrame(bytes: bytes), to: targetConnection)
         } else if publish.signal == .stream {
             streamHistory.record(publish, encoded: bytes)
             deliverStream(publish, OutboundFrame(bytes: bytes, coalescing: .stream(publish.address)), excluding: id)
@@ -97,6 +97,13 @@ extension RouterCore {
     }
 
     /// Fans out what the gesture tracker releases.
+    /// Hands one frame to a connection's transport, counted for the metrics.
+    @inline(__always)
+    func transmit(_ frame: OutboundFrame, to connection: Connection) {
+        statistics.countSent(frame.bytes)
+        connection.sink.send(frame)
+    }
+
     func emit(_ emissions: [GestureTracker.Emission]) {
         for emission in emissions {
             let key: CoalescingKey? = emission.isMove ? .gestureMove(emission.address, emission.id) : nil
@@ -130,14 +137,14 @@ extension RouterCore {
         let matches = subscriptions.lookup(address)
         if matches.onePerConnection {
             for subscription in matches.subscriptions where subscription.connection != sender && subscription.types.admits(signal) {
-                connections[subscription.connection]?.sink.send(frame)
+                if let recipient = connections[subscription.connection] { transmit(frame, to: recipient) }
             }
             return
         }
         var served: Swift.Set<ConnectionID> = []
         for subscription in matches.subscriptions where subscription.connection != sender && subscription.types.admits(signal) {
             guard served.insert(subscription.connection).inserted else { continue }
-            connections[subscription.connection]?.sink.send(frame)
+            if let recipient = connections[subscription.connection] { transmit(frame, to: recipient) }
         }
     }
 
@@ -161,7 +168,7 @@ extension RouterCore {
             if session.streamFilters[subscription.id] == nil {
                 plain.insert(subscription.connection)
                 filtered[subscription.connection] = nil
-                connection.sink.send(frame)
+                transmit(frame, to: connection)
             } else {
                 filtered[subscription.connection] = Swift.min(filtered[subscription.connection] ?? .max, subscription.id)
             }
@@ -171,8 +178,8 @@ extension RouterCore {
         for (connectionID, filterID) in filtered {
             guard let connection = connections[connectionID], let session = connection.session else { continue }
             switch session.streamFilters[filterID]?.offer(publish, encoded: frame.bytes, at: now) {
-            case .deliver?, nil: connection.sink.send(frame)
-            case .send(let frames)?: frames.forEach(connection.sink.send)
+            case .deliver?, nil: transmit(frame, to: connection)
+            case .send(let frames)?: for frame in frames { transmit(frame, to: connection) }
             case .hold?, .drop?: break
             }
             scheduleStreamTimer(StreamFilterKey(connection: connectionID, subscription: filterID), session)
@@ -196,7 +203,7 @@ extension RouterCore {
                   session.streamFilters[entry.filter.subscription] != nil
             else { continue }
             let frames = session.streamFilters[entry.filter.subscription]?.due(at: now) ?? []
-            frames.forEach(connection.sink.send)
+            for frame in frames { transmit(frame, to: connection) }
             scheduleStreamTimer(entry.filter, session)
         }
     }
@@ -211,20 +218,20 @@ extension RouterCore {
         let snapshot = snapshotCache.frames(for: pattern, in: params, chunkBytes: connection.snapshotChunkBytes)
         guard evenIfEmpty || !snapshot.isEmpty else { return }
         for bytes in snapshot.frames {
-            connection.sink.send(OutboundFrame(bytes: bytes))
+            transmit(OutboundFrame(bytes: bytes), to: connection)
         }
     }
 
     func sendSnapshot(_ states: [ParamState], to connection: Connection, evenIfEmpty: Bool) {
         guard !states.isEmpty || evenIfEmpty else { return }
         for bytes in SnapshotChunker.frames(for: states, chunkBytes: connection.snapshotChunkBytes) {
-            connection.sink.send(OutboundFrame(bytes: bytes))
+            transmit(OutboundFrame(bytes: bytes), to: connection)
         }
     }
 
     func send(_ message: Message, to connection: Connection) {
         guard let bytes = try? message.encodedFrame() else { return }
-        connection.sink.send(OutboundFrame(bytes: bytes))
+        transmit(OutboundFrame(bytes: bytes), to: connection)
     }
 
     /// Encodes a message to forward; a message that cannot be re-encoded gets ERROR 402.

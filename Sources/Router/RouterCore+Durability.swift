@@ -49,7 +49,7 @@ extension RouterCore {
     /// state, not replies: they go out at once so they stay in order with later updates.
     func sendReply(_ bytes: [UInt8], to connection: Connection) {
         guard let last = connection.heldReplies.last else {
-            connection.sink.send(OutboundFrame(bytes: bytes))
+            transmit(OutboundFrame(bytes: bytes), to: connection)
             return
         }
         hold(HeldReply(sequence: last.sequence, frame: bytes, commit: nil), connection)
@@ -83,7 +83,7 @@ extension RouterCore {
                     statistics.countError(error.code)
                     send(.error(error), to: connection)
                 } else {
-                    connection.sink.send(OutboundFrame(bytes: first.frame))
+                    transmit(OutboundFrame(bytes: first.frame), to: connection)
                 }
             }
             if connection.heldReplies.isEmpty { heldReplies.remove(id) }

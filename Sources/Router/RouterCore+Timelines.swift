@@ -105,7 +105,7 @@ extension RouterCore {
     func sendTimelines(matching pattern: AddressPattern, to connection: Connection) {
         for (address, definition) in timelines.definitions where pattern.matches(address) {
             if let bytes = try? Message.publish(definition.publish(at: address)).encodedFrame() {
-                connection.sink.send(OutboundFrame(bytes: bytes))
+                transmit(OutboundFrame(bytes: bytes), to: connection)
             }
         }
     }

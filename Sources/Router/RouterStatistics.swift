@@ -5,6 +5,9 @@ public import CLASP
 public struct RouterStatistics: Sendable, Equatable {
     /// Messages decoded from sessions, by kind (indexed by `MessageKind.rawValue`).
     public internal(set) var received = [UInt64](repeating: 0, count: 256)
+    /// Frames handed to sessions, by kind (indexed by `MessageKind.rawValue`): one per
+    /// recipient of a fan-out.
+    public internal(set) var sent = [UInt64](repeating: 0, count: 256)
     /// ERROR messages sent, by code.
     public internal(set) var errorsSent: [UInt16: UInt64] = [:]
     public internal(set) var sessions = 0
@@ -18,6 +21,16 @@ public struct RouterStatistics: Sendable, Equatable {
     public init() {}
 
     public func received(_ kind: MessageKind) -> UInt64 { received[Int(kind.rawValue)] }
+    public func sent(_ kind: MessageKind) -> UInt64 { sent[Int(kind.rawValue)] }
+
+    /// Counts one outbound frame by the type byte after its header (4 bytes, 12 with a timestamp).
+    @inline(__always)
+    mutating func countSent(_ bytes: [UInt8]) {
+        guard bytes.count > 4 else { return }
+        let offset = bytes[1] & 0x20 != 0 ? 12 : 4
+        guard offset < bytes.count else { return }
+        sent[Int(bytes[offset])] &+= 1
+    }
 
     mutating func countError(_ code: UInt16) {
         errorsSent[code, default: 0] &+= 1

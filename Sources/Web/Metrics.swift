@@ -21,6 +21,10 @@ extension AdminApp {
         for kind in MessageKind.allCases {
             out += "clasp_messages_received_total{type=\"\(kind.name)\"} \(statistics.received(kind))\n"
         }
+        family("clasp_messages_sent_total", "counter", "Messages sent to sessions, by type (a fan-out counts once per recipient).")
+        for kind in MessageKind.allCases {
+            out += "clasp_messages_sent_total{type=\"\(kind.name)\"} \(statistics.sent(kind))\n"
+        }
         family("clasp_errors_sent_total", "counter", "ERROR messages sent to sessions, by code.")
         for code in statistics.errorsSent.keys.sorted() {
             out += "clasp_errors_sent_total{code=\"\(code)\"} \(statistics.errorsSent[code] ?? 0)\n"

@@ -157,6 +157,9 @@ def test_metrics_status_transports_and_openapi(own_gateway):
     assert "# TYPE clasp_messages_received_total counter" in text
     set_count = [line for line in text.splitlines() if line.startswith('clasp_messages_received_total{type="SET"}')]
     assert set_count and int(set_count[0].split()[-1]) >= 1
+    # The admin page's own session got WELCOME; every session that joined did.
+    welcomes = [line for line in text.splitlines() if line.startswith('clasp_messages_sent_total{type="WELCOME"}')]
+    assert welcomes and int(welcomes[0].split()[-1]) >= 1
     assert "clasp_sessions " in text and "process_resident_memory_bytes " in text
     assert "clasp_slow_consumer_closes_total 0" in text
     # The SET above reached the state store within its flush interval.

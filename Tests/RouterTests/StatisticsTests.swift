@@ -28,6 +28,24 @@ import Testing
         #expect(abs(statistics.storeWriteSeconds - 0.25) < 1e-9 && statistics.storeWriteMaxSeconds == statistics.storeWriteSeconds)
     }
 
+    @Test func framesSentToSessionsAreCountedByTypeOncePerRecipient() {
+        let h = Harness()
+        let writer = h.session(), first = h.session(), second = h.session()
+        h.send(.subscribe(Subscribe(id: 1, pattern: "/a/**")), from: first)
+        h.send(.subscribe(Subscribe(id: 1, pattern: "/a/**")), from: second)
+        let before = h.router.statisticsNow
+        h.set("/a/x", .int(1), from: writer)
+        h.send(.ping, from: writer)
+        h.send(.get(Get(address: "/missing")), from: writer)
+
+        let statistics = h.router.statisticsNow
+        #expect(statistics.sent(.welcome) == 3)
+        // The SET reaches each subscriber once; the writer is not subscribed.
+        #expect(statistics.sent(.set) - before.sent(.set) == 2)
+        #expect(statistics.sent(.pong) == 1)
+        #expect(statistics.sent(.error) == 1)
+    }
+
     @Test func paramsAreListedByPatternWithTheirWriter() throws {
         let h = Harness()
         let peer = h.session()
