@@ -9,6 +9,12 @@ protocol ChannelSessionHandler: AnyObject, SendableMetatype {
     func closeRequestedByRouter(_ reason: CloseReason)
 }
 
+/// A connection-oriented transport's handler (TCP, WebSocket): its channel may live on another
+/// loop than the router, and a refusal closes it.
+protocol StreamSessionHandler: ChannelSessionHandler {
+    func refusedByRouter(_ reason: CloseReason)
+}
+
 /// The router-loop half of one connection: what `RouterCore` holds as its
 /// `SessionConnection`. Lives on the router's loop only; forwards to the channel's handler,
 /// directly when the channel shares the router's loop, else with one `execute` hop.
@@ -67,3 +73,25 @@ final class ChannelSession<Handler: ChannelSessionHandler>: SessionConnection {
 
 /// The router-loop half of one WebSocket connection.
 typealias WebSocketSession = ChannelSession<WebSocketConnectionHandler>
+
+extension ChannelSession where Handler: StreamSessionHandler {
+    /// Makes the router-loop half for `handler` and registers it with the core: at once when the
+    /// channel shares the router's loop, and the refusal (if any) is returned for the caller to
+    /// handle once it holds the session; else after one hop, and a refusal reaches the handler
+    /// on its own loop.
+    static func join(
+        _ handler: NIOLoopBound<Handler>, host: RouterHost
+    ) -> (session: NIOLoopBoundBox<ChannelSession>, refusal: CloseReason?) {
+        let session = ChannelSession(handler: handler)
+        if host.eventLoop.inEventLoop {
+            return (NIOLoopBoundBox(session, eventLoop: host.eventLoop), session.connect(host: host))
+        }
+        let box = NIOLoopBoundBox.makeBoxSendingValue(session, as: ChannelSession.self, eventLoop: host.eventLoop)
+        host.execute { _ in
+            if let refusal = box.value.connect(host: host) {
+                handler.eventLoop.execute { handler.value.refusedByRouter(refusal) }
+            }
+        }
+        return (box, nil)
+    }
+}

@@ -9,7 +9,7 @@ import Router
 /// Inbound: reassembles binary messages (capped), hands each to `RouterCore.receive`, reports
 /// text messages with `receiveText`, answers ping and close. Outbound: the shared
 /// `OutboundPump` policy, each frame one binary WebSocket frame.
-final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHandler, OutboundSink {
+final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHandler, OutboundSink {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -72,25 +72,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, ChannelSessionHan
         logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("websocket connection open")
 
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let session = WebSocketSession(handler: handler)
-        if host.eventLoop.inEventLoop {
-            cache = sharedCache.value
-            let box = NIOLoopBoundBox(session, eventLoop: host.eventLoop)
-            self.session = box
-            if let refusal = session.connect(host: host) {
-                refusedByRouter(refusal)
-            }
-        } else {
-            let box = NIOLoopBoundBox.makeBoxSendingValue(session, as: WebSocketSession.self, eventLoop: host.eventLoop)
-            self.session = box
-            let host = self.host
-            host.execute { _ in
-                if let refusal = box.value.connect(host: host) {
-                    handler.eventLoop.execute { handler.value.refusedByRouter(refusal) }
-                }
-            }
-        }
+        if host.eventLoop.inEventLoop { cache = sharedCache.value }
+        let joined = WebSocketSession.join(NIOLoopBound(self, eventLoop: context.eventLoop), host: host)
+        session = joined.session
+        if let refusal = joined.refusal { refusedByRouter(refusal) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

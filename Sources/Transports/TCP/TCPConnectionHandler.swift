@@ -11,7 +11,7 @@ import Router
 /// for `readTimeout` is answered with ERROR 100 and the connection is closed. Outbound: the
 /// shared `OutboundPump` policy, each frame one prefixed write (prefixed once per fan-out on
 /// the router's loop, through `WireFrameCache`).
-final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler, OutboundSink {
+final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, OutboundSink {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -78,25 +78,10 @@ final class TCPConnectionHandler: ChannelInboundHandler, ChannelSessionHandler, 
         logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("tcp connection open")
 
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let session = ChannelSession(handler: handler)
-        if host.eventLoop.inEventLoop {
-            cache = sharedCache.value
-            self.session = NIOLoopBoundBox(session, eventLoop: host.eventLoop)
-            if let refusal = session.connect(host: host) {
-                refusedByRouter(refusal)
-            }
-        } else {
-            let box = NIOLoopBoundBox.makeBoxSendingValue(
-                session, as: ChannelSession<TCPConnectionHandler>.self, eventLoop: host.eventLoop)
-            self.session = box
-            let host = self.host
-            host.execute { _ in
-                if let refusal = box.value.connect(host: host) {
-                    handler.eventLoop.execute { handler.value.refusedByRouter(refusal) }
-                }
-            }
-        }
+        if host.eventLoop.inEventLoop { cache = sharedCache.value }
+        let joined = ChannelSession.join(NIOLoopBound(self, eventLoop: context.eventLoop), host: host)
+        session = joined.session
+        if let refusal = joined.refusal { refusedByRouter(refusal) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
