@@ -27,7 +27,8 @@ struct BridgeOptions: ParsableArguments {
     @Option(help: "channel (one /dmx/U/C SET or one channel per change) or whole (a /dmx/U bytes SET of 512 changed levels); whole is for the output modes.")
     var frames = "channel"
     @Option(help: "Input modes: channels changing per packet besides the sequence channel (0–255).") var extraChannels = 0
-    @Option(help: "Output modes: UDP port on 127.0.0.1 where the bridge's packets arrive.") var listenPort: Int?
+    @Option(help: "Output modes: UDP port where the bridge's packets arrive.") var listenPort: Int?
+    @Option(help: "Output modes: address the probe listens on (0.0.0.0 for broadcast ArtDmx).") var listenHost = "127.0.0.1"
     @Option(help: "Input modes: UDP port of the bridge's input on --host.") var bridgePort: Int?
     @Option(help: "dmx-out: the widget's end of a pty pair (socat) whose other end the gateway opened as its USB Pro.") var usbpro: String?
     @Option(help: "Seconds to wait for the path to carry a first change before the run.") var primeTimeout = 20.0

@@ -162,7 +162,7 @@ final class BridgeRun: @unchecked Sendable {
                         try channel.pipeline.syncOperations.addHandler(DatagramFrames(parse: parse, onFrame: onFrame))
                     }
                 }
-                .bind(host: "127.0.0.1", port: listenPort).get()
+                .bind(host: options.listenHost, port: listenPort).get()
         case .dmxOut:
             guard let path = options.usbpro else { throw LoadError.badOption("--bridge dmx-out needs --usbpro") }
             let descriptor = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
@@ -190,7 +190,9 @@ final class BridgeRun: @unchecked Sendable {
         if mode.sendsPackets {
             guard let bridgePort = options.bridgePort else { throw LoadError.badOption("--bridge \(mode.rawValue) needs --bridge-port") }
             bridgeAddress = try SocketAddress.makeAddressResolvingHost(host, port: bridgePort)
-            sender = try await DatagramBootstrap(group: loop).bind(host: "127.0.0.1", port: 0).get()
+            // Loopback stays on loopback; another host (a peer in a network namespace) gets the kernel's route.
+            let source = host == "127.0.0.1" ? "127.0.0.1" : "0.0.0.0"
+            sender = try await DatagramBootstrap(group: loop).bind(host: source, port: 0).get()
         } else {
             publisher = try await Connector.connect(
                 endpoint, dialect: dialect, name: "load-\(getpid())-bridge-pub", patterns: [], stats: nil, on: loop, timeout: .seconds(30))
