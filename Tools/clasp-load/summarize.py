@@ -24,8 +24,8 @@ def served(run):
     return " / ".join(us(p[key]) for key in ("p50", "p90", "p99", "p999", "max"))
 
 
-def cpu_per_delivery(run):
-    cpu = run.get("brokerCPUSeconds")
+def cpu_per_delivery(run, key="brokerCPUSeconds"):
+    cpu = run.get(key)
     if cpu is None or not run["delivered"]:
         return "–"
     return f"{cpu * 1e6 / run['delivered']:.2f} µs"
@@ -67,13 +67,13 @@ def main(path):
     for scenario, rows in by_scenario.items():
         print(f"\n#### {scenario}\n")
         print("| run | sent | delivered / expected | deliveries/s | send → every subscriber has it: p50 / p90 / p99 / p99.9 / max "
-              "| ACK p50 / p99 | broker CPU per delivery | broker RSS end (MiB) | closed by broker |")
-        print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |")
+              "| ACK p50 / p99 | broker CPU per delivery | load tool CPU per delivery | broker RSS end (MiB) | closed by broker |")
+        print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |")
         for run in rows:
             ack = run.get("ackLatency")
             ack_text = f"{us(ack['p50'])} / {us(ack['p99'])}" if ack and ack.get("count") else "–"
             print(f"| {run['label']} | {run['sent']:,} | {run['delivered']:,} / {run['expected']:,} "
-                  f"| {run['deliveriesPerSecond']:,.0f} | {served(run)} | {ack_text} | {cpu_per_delivery(run)} "
+                  f"| {run['deliveriesPerSecond']:,.0f} | {served(run)} | {ack_text} | {cpu_per_delivery(run)} | {cpu_per_delivery(run, 'toolCPUSeconds')} "
                   f"| {mib(run.get('rssEndKiB'))} | {run['sessionsClosedByBroker']} |")
         extras = [run for run in rows if run.get("lateJoinerMilliseconds")]
         if extras:

@@ -95,6 +95,7 @@ struct LoadCommand: AsyncParsableCommand {
                 rate: rate > 0 ? rate : nil, duration: .nanoseconds(Int64(duration * 1e9)), maxMessages: maxMessages,
                 addresses: (0..<addressCount).map { dialect.address($0) }, tracksAcks: dialect.qos != .fire)
             let cpuBefore = watchPid.flatMap { ProcessReadings.cpuSeconds(pid: $0) }
+            let toolCPUBefore = ProcessReadings.cpuSeconds(pid: getpid())
             let pumped = try await Pump(channel: publisher.channel, session: publisher.session, dialect: dialect, plan: plan).run().get()
             report.sent = pumped.sent
             report.sendSeconds = Double(pumped.endedAt - pumped.startedAt) / 1e9
@@ -106,6 +107,9 @@ struct LoadCommand: AsyncParsableCommand {
             try await drain(stats: stats, loops: loops, expected: report.expected)
             if let cpuBefore, let cpuAfter = watchPid.flatMap({ ProcessReadings.cpuSeconds(pid: $0) }) {
                 report.brokerCPUSeconds = cpuAfter - cpuBefore
+            }
+            if let toolCPUBefore, let toolCPUAfter = ProcessReadings.cpuSeconds(pid: getpid()) {
+                report.toolCPUSeconds = toolCPUAfter - toolCPUBefore
             }
 
             let summaries = try await collect(stats, loops: loops, messages: pumped.sent)

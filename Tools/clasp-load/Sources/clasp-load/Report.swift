@@ -26,6 +26,9 @@ struct Report: Codable, Sendable {
     var ackLatency: Percentiles?
     /// CPU the broker (`--watch-pid`) used from the first send until the deliveries were in.
     var brokerCPUSeconds: Double?
+    /// CPU this tool used over the same time: on a machine the broker shares with the tool,
+    /// the two together are bounded by the cores.
+    var toolCPUSeconds: Double?
     var sessionsClosedByBroker = 0
     var firstRefusal: String?
     var connectSeconds = 0.0
@@ -50,6 +53,9 @@ struct Report: Codable, Sendable {
         if let allServed { lines.append("  every subscriber served: \(allServed); messages missing somewhere: \(messagesNotAtEverySubscriber)") }
         if let brokerCPUSeconds, sent > 0 {
             lines.append("  broker CPU: \(format(brokerCPUSeconds, 2)) s, \(format(brokerCPUSeconds * 1e6 / Double(sent), 2)) µs per message sent")
+        }
+        if let toolCPUSeconds, delivered > 0 {
+            lines.append("  load tool CPU: \(format(toolCPUSeconds, 2)) s, \(format(toolCPUSeconds * 1e6 / Double(delivered), 2)) µs per delivery")
         }
         if let ackLatency { lines.append("  ACK (\(acks)): \(ackLatency)") }
         if !lateJoinerMilliseconds.isEmpty {
