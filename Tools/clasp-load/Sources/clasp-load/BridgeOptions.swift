@@ -16,6 +16,7 @@ enum BridgeMode: String, CaseIterable, Sendable {
     case sacnToArtnet = "sacn-to-artnet"
 
     var sendsPackets: Bool { [.sacnIn, .artnetIn, .sacnToArtnet].contains(self) }
+    var seesSETs: Bool { [.sacnIn, .artnetIn].contains(self) }
 }
 
 struct BridgeOptions: ParsableArguments {

@@ -1,7 +1,5 @@
-import FoundationEssentials
-
 /// What one bridge probe run measured; printed as text and, with `--json`, appended as one JSON line.
-struct BridgeReport: Codable, Sendable {
+struct BridgeReport: Codable, Sendable, JSONLineReport {
     var label: String
     /// The `BridgeMode`: its presence marks a bridge run in results.jsonl.
     var bridge: String
@@ -27,7 +25,7 @@ struct BridgeReport: Codable, Sendable {
     var observedPerSecond: Double { windowSeconds > 0 ? Double(observed) / windowSeconds : 0 }
 
     var text: String {
-        let unit = BridgeMode(rawValue: bridge)?.sendsPackets == true && bridge != BridgeMode.sacnToArtnet.rawValue ? "SETs" : "packets"
+        let unit = BridgeMode(rawValue: bridge)?.seesSETs == true ? "SETs" : "packets"
         var lines = ["[\(label)] bridge \(bridge), \(frames) changes over \(universes) universe(s) at \(rate)/s\(extraChannels > 0 ? ", \(extraChannels) more channels per packet" : "")"]
         lines.append("  sent \(sent) changes, \(seen) seen, \(sent - seen) not seen; \(observed) \(unit) in \(format(windowSeconds)) s (\(format(observedPerSecond, 1))/s)")
         if let latency { lines.append("  change → first frame showing it: \(latency)") }
@@ -39,17 +37,5 @@ struct BridgeReport: Codable, Sendable {
             lines.append(cpu)
         }
         return lines.joined(separator: "\n")
-    }
-
-    private func format(_ value: Double, _ digits: Int = 3) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        return "\((value * scale).rounded() / scale)"
-    }
-
-    func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }
