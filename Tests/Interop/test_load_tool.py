@@ -2,7 +2,9 @@
 
 A second of load each, small enough for a debug build on a busy machine: every message must
 reach every subscriber, so the tool that produces docs/benchmarks.md's scenario figures is
-itself checked against a real gateway process and a real MQTT broker.
+itself checked against a real gateway process and a real MQTT broker. Its bridge probe (scenario
+F) runs for a second against sACN and Art-Net output bridges, an sACN input bridge and a dmx
+bridge on a socat pty pair: every change seen, latencies reported.
 The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
 `$CLASP_LOAD_BIN`.
 """
@@ -148,6 +150,37 @@ def test_bridge_probe_times_packets_to_the_sets_they_cause(own_gateway, tmp_path
     # One changed channel per packet: one SET each.
     assert figures["observed"] == figures["sent"], figures
     assert 0 < figures["latency"]["p50"] <= figures["latency"]["max"] < 500_000, figures
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
+    # The probe is the widget on the far end of a socat pty pair; the dmx bridge opens the near end.
+    gateway_end, widget_end = tmp_path / "usbpro-gateway", tmp_path / "usbpro-widget"
+    socat = subprocess.Popen(
+        ["socat", f"pty,raw,echo=0,link={gateway_end}", f"pty,raw,echo=0,link={widget_end}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not (gateway_end.exists() and widget_end.exists()):
+            assert time.monotonic() < deadline, "socat did not create its ptys"
+            time.sleep(0.01)
+        config = bridge_config(tmp_path, "probe", "dmx", interface="usbpro", device=str(gateway_end))
+        gateway = own_gateway("--config", str(config))
+        report = tmp_path / "bridge.jsonl"
+        result = subprocess.run(
+            [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--bridge", "dmx-out",
+             "--usbpro", str(widget_end), "--rate", "100", "--duration", "1"],
+            capture_output=True, text=True, timeout=90,
+        )
+        assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{gateway.log()}"
+        figures = json.loads(report.read_text())
+        assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
+        # The bridge sends a frame every 1/44 s whatever changes.
+        assert 30 <= figures["observed"] <= 60, figures
+        assert 0 < figures["latency"]["p50"] <= figures["latency"]["max"] < 500_000, figures
+    finally:
+        socat.terminate()
+        socat.wait(5)
 
 
 def test_load_tool_refuses_a_bad_option_clearly():

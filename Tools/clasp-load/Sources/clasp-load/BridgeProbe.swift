@@ -263,7 +263,7 @@ final class BridgeRun: @unchecked Sendable {
         sentChanges += 1
         tracker.sent(k, universe: universe, at: NIODeadline.now().uptimeNanoseconds)
         if mode.sendsPackets {
-            sequence.apply(k, extra: extraChannels, to: &sentFrames[universe, default: []])
+            sequence.apply(k, extra: extraChannels, to: &sentFrames[universe, default: [UInt8](repeating: 0, count: LevelSequence.slots)])
             sendPacket(universe: universe)
         } else if sequence == .whole {
             writeSet(SetMessage(address: "/dmx/\(universe)", value: .bytes(LevelSequence.wholeFrame(k))))
