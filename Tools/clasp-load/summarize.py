@@ -35,8 +35,32 @@ def mib(kib):
     return "–" if kib is None else f"{kib / 1024:.1f}"
 
 
+def latency(run):
+    p = run.get("latency") or {}
+    if not p.get("count"):
+        return "–"
+    return " / ".join(us(p[key]) for key in ("p50", "p90", "p99", "max"))
+
+
+def bridge_table(rows):
+    """Scenario F: the bridge probe's runs (JSON lines with a "bridge" key)."""
+    print("| run | changes sent / seen | change → first frame showing it: p50 / p90 / p99 / max "
+          "| packets (out) or SETs (in) seen/s | gateway CPU: % of a core (idle before) | per change | per packet or SET |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for run in rows:
+        cpu, window = run.get("gatewayCPUSeconds"), run["windowSeconds"]
+        per = lambda count: "–" if cpu is None or not count else f"{cpu * 1e6 / count:.1f} µs"
+        percent = "–" if cpu is None or not window else f"{cpu / window * 100:.1f}"
+        if run.get("idleCPUPercent") is not None:
+            percent += f" ({run['idleCPUPercent']:.1f})"
+        print(f"| {run['label']} | {run['sent']:,} / {run['seen']:,} | {latency(run)} "
+              f"| {run['observed'] / window if window else 0:,.1f} | {percent} | {per(run['sent'])} | {per(run['observed'])} |")
+
+
 def main(path):
     runs = [json.loads(line) for line in open(path) if line.strip()]
+    bridges = [run for run in runs if "bridge" in run]
+    runs = [run for run in runs if "bridge" not in run]
     by_scenario = {}
     for run in runs:
         by_scenario.setdefault(run["label"].split()[0], []).append(run)
@@ -62,6 +86,9 @@ def main(path):
                       f"| {mib(run.get('rssStartKiB'))} / {mib(run.get('rssAfterPreloadKiB'))} / "
                       f"{mib(run.get('rssConnectedKiB'))} / {mib(run.get('rssEndKiB'))} "
                       f"| {joiners} ({', '.join(map(str, params))} params) |")
+    if bridges:
+        print("\n#### F\n")
+        bridge_table(bridges)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,10 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Name of this run in the report.") var label = "run"
     @Option(help: "Append the report as one JSON line to this file.") var json: String?
     @Flag(help: "Exit non-zero unless every expected message arrived at every subscriber.") var requireAll = false
+    @OptionGroup(title: "Bridge probe (scenario F)") var bridge: BridgeOptions
 
     func run() async throws {
+        if let mode = bridge.mode { return try await runBridgeProbe(mode) }
         let dialect = try makeDialect()
         let form = try parse(PatternForm.self, pattern, "--pattern")
         let addressCount = addresses ?? subscriptions
@@ -157,7 +159,7 @@ struct LoadCommand: AsyncParsableCommand {
         return Dialect(wire: wire, kind: kind, qos: qos)
     }
 
-    private func parse<T: RawRepresentable & CaseIterable>(_: T.Type, _ text: String, _ option: String) throws -> T where T.RawValue == String {
+    func parse<T: RawRepresentable & CaseIterable>(_: T.Type, _ text: String, _ option: String) throws -> T where T.RawValue == String {
         guard let value = T(rawValue: text) else {
             throw LoadError.badOption("\(option) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -277,7 +279,7 @@ struct LoadCommand: AsyncParsableCommand {
 
     private func seconds(_ amount: TimeAmount) -> Double { Double(amount.nanoseconds) / 1e9 }
 
-    private func appendLine(_ line: String, to path: String) throws {
+    func appendLine(_ line: String, to path: String) throws {
         guard let file = fopen(path, "a") else { throw LoadError.badOption("cannot open \(path) for appending") }
         defer { fclose(file) }
         fputs(line + "\n", file)

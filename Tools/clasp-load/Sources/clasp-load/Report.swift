@@ -1,7 +1,7 @@
 import FoundationEssentials
 
 /// Everything one run measured; printed as text and, with `--json`, appended as one JSON line.
-struct Report: Codable, Sendable {
+struct Report: Codable, Sendable, JSONLineReport {
     var label: String
     var wire: String
     var kind: String
@@ -68,15 +68,22 @@ struct Report: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 
-    private func format(_ value: Double, _ digits: Int = 3) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        return "\((value * scale).rounded() / scale)"
-    }
+}
 
+/// A run's report as `--json` appends it: one line, keys sorted.
+protocol JSONLineReport: Encodable {}
+
+extension JSONLineReport {
     func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
+}
+
+/// `value` rounded to `digits` decimals, as the reports print figures.
+func format(_ value: Double, _ digits: Int = 3) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return "\((value * scale).rounded() / scale)"
 }
