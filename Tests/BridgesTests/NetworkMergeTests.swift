@@ -124,10 +124,27 @@ struct NetworkMergeTests {
         #expect(refused.count == 1)
     }
 
-    @Test func steadyModeSendsEveryTick() throws {
+    @Test func aChangeWaitingForItsIntervalIsDueExactlyWhenTheIntervalEnds() throws {
+        var exchange = try exchange()
+        #expect(exchange.due(at: start).count == 1)
+        #expect(exchange.nextDue == nil)  // nothing changed since
+        _ = exchange.apply(.set(SetMessage(address: "/dmx/2/1", value: .int(9))))
+        #expect(exchange.due(at: start + .milliseconds(5)).isEmpty)
+        // The bridge wakes then, not at its next tick (which may be up to an interval later).
+        #expect(exchange.nextDue == start + .milliseconds(25))
+        #expect(exchange.due(at: start + .milliseconds(25)).first?.frame[1] == 9)
+        #expect(exchange.nextDue == nil)
+    }
+
+    @Test func steadyModeSendsEveryUniverseOnEachTickAndOnlyThen() throws {
         var exchange = try exchange(steady: true)
         for tick in 0..<5 {
-            #expect(exchange.due(at: start + .milliseconds(25 * tick)).count == 1)
+            #expect(exchange.due(at: start + .milliseconds(25 * tick), onTick: true).count == 1)
+            // A change between ticks waits for the next one: a frame sent between ticks would
+            // shift the universe off the tick rate.
+            _ = exchange.apply(.set(SetMessage(address: "/dmx/2/1", value: .int(Int64(tick)))))
+            #expect(exchange.due(at: start + .milliseconds(25 * tick + 12)).isEmpty)
+            #expect(exchange.nextDue == nil)
         }
     }
 

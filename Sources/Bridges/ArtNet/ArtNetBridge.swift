@@ -110,16 +110,16 @@ final class ArtNetBridge: Bridge {
     // MARK: Output
 
     private func tick() {
-        sendDue()
+        sendDue(onTick: true)
         releaseHeld(ifSyncOlderThan: Self.syncTimeout)
         universes.expire(at: .now, timeout: settings.sourceTimeout)
         let deadline = ContinuousClock.now - Self.nodeTimeout
         running.withLock { $0.nodes = $0.nodes.filter { $0.value.seen >= deadline } }
     }
 
-    private func sendDue() {
+    private func sendDue(onTick: Bool = false) {
         guard let (endpoint, nodes) = running.withLock({ state in state.endpoint.map { ($0, state.nodes) } }) else { return }
-        let due = universes.due(at: .now)
+        let due = universes.due(at: .now, onTick: onTick, wake: (endpoint.eventLoop, { [weak self] in self?.sendDue() }))
         guard !due.isEmpty else { return }
         let fixed = settings.destinations + (settings.broadcastDMX ? settings.broadcast.map { [$0] } ?? [] : [])
         var everyone = fixed

@@ -1,4 +1,5 @@
 import CLASP
+import NIOCore
 import Synchronization
 
 /// What the sACN and Art-Net bridges share around their `UniverseExchange`: the lock, the
@@ -8,10 +9,10 @@ final class NetworkUniverses: Sendable {
     typealias Instant = ContinuousClock.Instant
 
     let counters: BridgeCounters
-    private let state: Mutex<(exchange: UniverseExchange, link: (any RouterLink)?)>
+    private let state: Mutex<(exchange: UniverseExchange, link: (any RouterLink)?, wakeUp: Instant?)>
 
     init(_ exchange: UniverseExchange, counters: BridgeCounters) {
-        state = Mutex((exchange, nil))
+        state = Mutex((exchange, nil, nil))
         self.counters = counters
     }
 
@@ -44,8 +45,26 @@ final class NetworkUniverses: Sendable {
         if !refused.isEmpty { counters.add("refused", UInt64(refused.count)) }
     }
 
-    func due(at now: Instant, all: Bool = false) -> [(universe: Int, frame: DMXFrame, packetsSent: UInt64)] {
-        state.withLock { $0.exchange.due(at: now, all: all) }
+    /// The output universes to send now (`UniverseExchange.due`); when changes are left
+    /// waiting for their interval, `wake` runs on `loop` once the first of them may go out.
+    func due(
+        at now: Instant, onTick: Bool = false, all: Bool = false, wake: (loop: any EventLoop, send: @Sendable () -> Void)? = nil
+    ) -> [(universe: Int, frame: DMXFrame, packetsSent: UInt64)] {
+        let (due, next, armed) = state.withLock { state in
+            let due = state.exchange.due(at: now, onTick: onTick, all: all)
+            let next = state.exchange.nextDue
+            // One wake-up at a time: a later one is not needed while an earlier one is armed.
+            guard let next, wake != nil, state.wakeUp.map({ next < $0 }) ?? true else { return (due, next, false) }
+            state.wakeUp = next
+            return (due, next, true)
+        }
+        if armed, let next, let wake {
+            wake.loop.scheduleTask(in: .nanoseconds(max(0, (next - now).nanoseconds))) { [self] in
+                state.withLock { if $0.wakeUp == next { $0.wakeUp = nil } }
+                wake.send()
+            }
+        }
+        return due
     }
 
     /// A frame from the network for `universe`; returns false when it is not an input universe.

@@ -83,16 +83,20 @@ struct UniverseExchange: Sendable {
         return refused
     }
 
-    /// The output universes to send now, marked sent: changed ones no more often than the
-    /// interval, unchanged ones after the keep-alive, or all of them in steady mode or with `all`.
-    mutating func due(at now: Instant, all: Bool = false) -> [(universe: Int, frame: DMXFrame, packetsSent: UInt64)] {
+    /// The output universes to send now, marked sent. A changed universe goes out as soon as
+    /// an interval has passed since its last frame, an unchanged one after the keep-alive; in
+    /// steady mode every universe goes out on each tick and only then. `all` sends every
+    /// universe now.
+    mutating func due(at now: Instant, onTick: Bool = false, all: Bool = false) -> [(universe: Int, frame: DMXFrame, packetsSent: UInt64)] {
         var due: [(universe: Int, frame: DMXFrame, packetsSent: UInt64)] = []
         for universe in outputs.keys.sorted() {
             guard var output = outputs[universe] else { continue }
             let since = output.lastSent.map { now - $0 }
             let send: Bool
-            if pacing.steady || all {
+            if all {
                 send = true
+            } else if pacing.steady {
+                send = onTick
             } else if output.dirty {
                 send = since.map { $0 >= pacing.interval } ?? true
             } else {
@@ -106,6 +110,14 @@ struct UniverseExchange: Sendable {
             outputs[universe] = output
         }
         return due
+    }
+
+    /// When the first changed universe that is waiting for its interval may go out. The bridge
+    /// wakes then: a tick may come up to an interval later, because a frame sent at a change
+    /// starts its interval between two ticks. Never in steady mode, where ticks send.
+    var nextDue: Instant? {
+        guard !pacing.steady else { return nil }
+        return outputs.values.filter(\.dirty).compactMap { $0.lastSent.map { $0 + pacing.interval } }.min()
     }
 
     // MARK: Input

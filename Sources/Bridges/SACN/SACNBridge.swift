@@ -106,14 +106,14 @@ final class SACNBridge: Bridge {
     // MARK: Output
 
     private func tick() {
-        sendDue()
+        sendDue(onTick: true)
         universes.expire(at: .now, timeout: SACN.sourceTimeout)
         releaseStaleHeld()
     }
 
-    private func sendDue() {
+    private func sendDue(onTick: Bool = false) {
         guard let endpoint = running.withLock({ $0.endpoint }) else { return }
-        let due = universes.due(at: .now)
+        let due = universes.due(at: .now, onTick: onTick, wake: (endpoint.eventLoop, { [weak self] in self?.sendDue() }))
         guard !due.isEmpty else { return }
         for item in due {
             sendData(universe: item.universe, frame: item.frame, sequence: UInt8(truncatingIfNeeded: item.packetsSent), options: [], via: endpoint)
