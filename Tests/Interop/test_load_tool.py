@@ -4,13 +4,14 @@ A second of load each, small enough for a debug build on a busy machine: every m
 reach every subscriber, so the tool that produces docs/benchmarks.md's scenario figures is
 itself checked against a real gateway process and a real MQTT broker, plain and over TLS (the
 gateway's self-signed certificate, and one made with `openssl` for mosquitto, each trusted as
-the CA file), and with subscribers that stop reading (the gateway closes them as slow consumers).
+the CA file), and with subscribers that stop reading.
 The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
 `$CLASP_LOAD_BIN`.
 """
 
 import json
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -114,25 +115,23 @@ def test_load_tool_refuses_a_missing_ca_file_clearly(tmp_path):
     assert f"--tls-ca {missing}: cannot read PEM certificates" in result.stderr, result.stderr
 
 
-def test_load_tool_reports_stalled_subscribers_closed_as_slow_consumers(own_gateway, tmp_path):
-    # A 1,024-frame queue: the stalled sessions overflow it within a second at 5,000 events/s,
-    # the two that read stay far from it. The gateway ends a slow consumer's connection after
-    # its fixed 5 s close grace, which the tool waits for before reading again.
-    config = tmp_path / "queue.toml"
-    config.write_text("[websocket]\noutbound_queue_frames = 1024\n")
-    gateway = own_gateway("--config", str(config))
+def test_load_tool_reports_stalled_subscribers_apart_from_those_that_read(own_gateway, tmp_path):
+    # A short stall: the backlog fits the kernel's socket buffers (the gateway's send buffer
+    # grows to megabytes on loopback), so the gateway keeps the stalled sessions and they get
+    # every message once they read again. Overflowing its queue (ERROR 503 and a close 5 s
+    # later) takes ~100 k events per stalled session: scenario S in scripts/bench-scenarios.
+    gateway = own_gateway()
     figures = run_load_with(
-        tmp_path, "--port", str(gateway.port), "--watch-pid", str(gateway.process.pid),
-        "--subscribers", "2", "--stalled-subscribers", "2", "--rate", "5000", "--duration", "1.5")
-    # The subscribers that read got everything, none was closed (--require-all checks it too).
+        tmp_path, "--port", str(gateway.port), "--watch-pid", str(gateway.process.pid), "--drain-timeout", "2",
+        "--subscribers", "2", "--stalled-subscribers", "2", "--rate", str(RATE), "--duration", str(SECONDS))
+    # Only the subscribers that read count as expected (--require-all checks them too).
     assert figures["delivered"] == figures["expected"] == figures["sent"] * 2, figures
     assert figures["sessionsClosedByBroker"] == 0
-    stalled = figures["stalled"]
-    assert stalled["sessions"] == 2 and stalled["closed"] == 2, stalled
-    assert stalled["mostDeliveries"] < figures["sent"], stalled
-    assert len(stalled["brokerClosedAt"]) >= 2 and all(0 < t < 30 for t in stalled["brokerClosedAt"]), stalled
+    assert figures["stalled"] == {
+        "sessions": 2, "closed": 0, "reasons": {"still open": 2},
+        "fewestDeliveries": figures["sent"], "mostDeliveries": figures["sent"], "brokerClosedAt": []}, figures["stalled"]
     assert figures["rssPeakKiB"] >= max(figures["rssStartKiB"], figures["rssEndKiB"]) > 1_000
-    assert gateway.log().count("closing slow consumer") == 2, gateway.log()[-3000:]
+    assert "closing slow consumer" not in gateway.log()
 
 
 @pytest.fixture
@@ -152,7 +151,8 @@ def mosquitto(tmp_path):
     config = tmp_path / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nlistener {tls_port} 127.0.0.1\ncertfile {certificate}\nkeyfile {key}\n"
-        "allow_anonymous true\npersistence false\n")
+        # Started as root, mosquitto would become user `mosquitto`, who cannot read the key.
+        f"user {pwd.getpwuid(os.getuid()).pw_name}\nallow_anonymous true\npersistence false\n")
     process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     for listening in (port, tls_port):
