@@ -60,7 +60,15 @@ struct Report: Codable, Sendable {
         }
         if let ackLatency { lines.append("  ACK (\(acks)): \(ackLatency)") }
         if !lateJoinerMilliseconds.isEmpty {
-            lines.append("  late joiners\(lateJoinersAtOnce ? " (all at once)" : ""): \(lateJoinerMilliseconds.map { format($0) }) ms for \(lateJoinerParams) params")
+            let times: String
+            if lateJoinerMilliseconds.count <= 5 {
+                times = "\(lateJoinerMilliseconds.map { format($0) }) ms"
+            } else {
+                let sorted = lateJoinerMilliseconds.sorted()
+                let at = { (fraction: Double) in sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count)))] }
+                times = "p50 \(format(at(0.5))) ms, p99 \(format(at(0.99))), max \(format(sorted[sorted.count - 1])) (n = \(sorted.count))"
+            }
+            lines.append("  late joiners\(lateJoinersAtOnce ? " (all at once)" : ""): \(times) for \(Set(lateJoinerParams).sorted()) params")
         }
         if let stalled {
             lines.append("  stalled subscribers: \(stalled.closed) of \(stalled.sessions) closed by the broker (\(stalled.reasons.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: "; "))), \(stalled.fewestDeliveries)–\(stalled.mostDeliveries) deliveries each; broker closed descriptors at \(stalled.brokerClosedAt) s")
