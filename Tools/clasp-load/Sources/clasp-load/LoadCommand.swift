@@ -22,7 +22,7 @@ struct LoadCommand: AsyncParsableCommand {
 
     @Option(help: "websocket, tcp or mqtt") var wire: String = "websocket"
     @Flag(help: "TLS under the wire: wss, TCP+TLS, MQTT over TLS. The certificate is checked (chain and name).") var tls = false
-    @Option(help: "PEM certificate(s) the server's certificate must chain to, instead of the system's trust store (with --tls).") var tlsCa: String?
+    @Option(help: "PEM file of the certificate(s) the server may present (a self-signed one), instead of the system's trust store (with --tls).") var tlsCa: String?
     @Option var host = "127.0.0.1"
     @Option var port: Int
     @Option(help: "Subscriber sessions.") var subscribers = 1
