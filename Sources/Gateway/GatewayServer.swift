@@ -74,7 +74,7 @@ enum GatewayServer {
         logger.info(
             "state: restored \(restored.params.count) params, \(restored.timelines.count) timelines and \(restored.commits.count) commit identities from \(store.path)\(expired)")
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads == 0 ? max(1, System.coreCount) : settings.threads)
         let host = RouterHost(
             configuration: settings.router, eventLoop: group.next(), logger: logger,
             store: store, restoring: restored.params, commits: restored.commits, timelines: restored.timelines)

@@ -21,6 +21,8 @@ struct GatewaySettings: Sendable, Equatable {
     /// Where the gateway keeps its state (created if missing, must be writable).
     var dataDirectory: String = "./data"
     var logLevel: Logger.Level = .info
+    /// Event-loop threads for the router and every listener; 0 = one per core.
+    var threads: Int = 0
     /// Router core settings (server name, features, limits, ACK policy).
     var router = RouterConfiguration()
     /// WebSocket listener settings; `nil` keeps the transport's own default.
@@ -189,6 +191,7 @@ enum ConfigSchema {
             settings.logLevel = level
             return true
         },
+        .integer("server", "threads", in: 0...256, expects: "an integer from 0 to 256 (0 = one per core)", get: { $0.threads }) { $0.threads = $1 },
         // [websocket]
         .seconds("websocket", "handshake_timeout", allowZero: false, expects: "a number of seconds greater than 0 and at most 3600", get: { $0.websocket.handshakeTimeout }) { $0.websocket.handshakeTimeout = $1 },
         .integer("websocket", "max_frame_bytes", in: 1_024...16_777_216, expects: "an integer from 1024 to 16777216", get: { $0.websocket.maxFrameBytes }) { $0.websocket.maxFrameBytes = $1 },

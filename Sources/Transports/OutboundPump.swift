@@ -18,7 +18,9 @@ protocol OutboundSink: AnyObject {
 /// Writes are flushed once per event-loop turn. When the queue overflows, the queue is
 /// dropped and ERROR 503 is written in its place; the transport then closes the connection.
 ///
-/// Confined to one event loop (not `Sendable`); the transport's handler owns it.
+/// Confined to one event loop (not `Sendable`); the transport's handler owns it and passes
+/// itself as the sink of every call, so the pump holds no reference back to it: a weak one
+/// would make every retain of the handler take the runtime's slow path, once per delivery.
 final class OutboundPump {
     enum SendResult {
         case accepted
@@ -27,56 +29,51 @@ final class OutboundPump {
     }
 
     private var queue: OutboundQueue
-    private weak var sink: (any OutboundSink)?
     private let eventLoop: any EventLoop
     private var flushScheduled = false
 
-    init(queueFrames: Int, queueBytes: Int, eventLoop: any EventLoop, sink: any OutboundSink) {
+    init(queueFrames: Int, queueBytes: Int, eventLoop: any EventLoop) {
         self.queue = OutboundQueue(maxFrames: queueFrames, maxBytes: queueBytes)
         self.eventLoop = eventLoop
-        self.sink = sink
     }
 
     var isEmpty: Bool { queue.isEmpty }
 
     /// Writes `frame` or queues it.
-    func send(_ frame: OutboundFrame) -> SendResult {
-        guard let sink else { return .accepted }
+    func send(_ frame: OutboundFrame, to sink: some OutboundSink) -> SendResult {
         if queue.isEmpty && sink.canWrite {
             sink.write(frame)
-            scheduleFlush()
+            scheduleFlush(of: sink)
             return .accepted
         }
         switch queue.push(frame) {
         case .queued, .coalesced:
-            if sink.canWrite { drain() }
+            if sink.canWrite { drain(to: sink) }
             return .accepted
         case .overflow:
             let result = SendResult.slowConsumer(queuedFrames: queue.count, queuedBytes: queue.byteCount)
             queue.removeAll()
             sink.write(OutboundFrame(bytes: slowConsumerErrorFrameBytes))
-            scheduleFlush()
+            scheduleFlush(of: sink)
             return result
         }
     }
 
     /// Writes what waits while the channel takes it (call when it became writable).
-    func drain() {
-        guard let sink else { return }
+    func drain(to sink: some OutboundSink) {
         while sink.canWrite, let frame = queue.popFirst() {
             sink.write(frame)
         }
-        scheduleFlush()
+        scheduleFlush(of: sink)
     }
 
     /// Writes everything queued, writable or not: the router closes the connection and its
     /// last frames go out before the close.
-    func drainAll() {
-        guard let sink else { return }
+    func drainAll(to sink: some OutboundSink) {
         while let frame = queue.popFirst() {
             sink.write(frame)
         }
-        scheduleFlush()
+        scheduleFlush(of: sink)
     }
 
     /// Forgets what is queued (the peer is gone or misbehaving).
@@ -84,12 +81,13 @@ final class OutboundPump {
         queue.removeAll()
     }
 
-    func scheduleFlush() {
+    /// Flushes `sink` at the end of this event-loop turn (it lives until then).
+    func scheduleFlush(of sink: some OutboundSink) {
         guard !flushScheduled else { return }
         flushScheduled = true
         eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
-            self.sink?.flush()
+            sink.flush()
         }
     }
 }

@@ -46,6 +46,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
 
     private var state = State.open
     private var pump: OutboundPump?
+    /// The channel's writability and allocator, kept here: asking the channel goes through the
+    /// pipeline's reference to it, once per delivered frame. Updated on every writability change.
+    private var writable = false
+    private var allocator = ByteBufferAllocator()
     private var fragment: Fragment?
     private var closeTimer: Scheduled<Void>?
     /// Why we are closing, for the close log line.
@@ -65,9 +69,11 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
+        allocator = context.channel.allocator
         self.rawContext = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         pump = OutboundPump(
-            queueFrames: settings.queueFrames, queueBytes: settings.queueBytes, eventLoop: context.eventLoop, sink: self)
+            queueFrames: settings.queueFrames, queueBytes: settings.queueBytes, eventLoop: context.eventLoop)
         let peer = context.channel.remoteAddress.map { "\($0)" } ?? "?"
         logger[metadataKey: "peer"] = "\(peer)"
         logger.debug("websocket connection open")
@@ -145,7 +151,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
             if frame.fin {
                 deliverBinary(frame, context: context)
             } else {
-                var buffer = context.channel.allocator.buffer(capacity: frame.length)
+                var buffer = allocator.buffer(capacity: frame.length)
                 var chunk = frame.unmaskedData
                 buffer.writeBuffer(&chunk)
                 fragment = .binary(buffer)
@@ -162,7 +168,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
         case .ping:
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.write(Self.wrapOutboundOut(pong), promise: nil)
-            pump?.scheduleFlush()
+            pump?.scheduleFlush(of: self)
         case .pong:
             break
         case .connectionClose:
@@ -206,7 +212,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
         guard let key = frame.maskKey, host.eventLoop.inEventLoop else {
             return deliverBinary(frame.unmaskedData)
         }
-        var buffer = scratch ?? context.channel.allocator.buffer(capacity: max(1_024, frame.length))
+        var buffer = scratch ?? allocator.buffer(capacity: max(1_024, frame.length))
         scratch = nil
         buffer.clear()
         buffer.writeImmutableBuffer(frame.data)
@@ -248,7 +254,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
         closeReason = "peer sent close"
         notifyRouterGone()
         var payload = frame.unmaskedData
-        var reply = context.channel.allocator.buffer(capacity: 2)
+        var reply = allocator.buffer(capacity: 2)
         if let code = payload.readWebSocketErrorCode() {
             reply.write(webSocketErrorCode: code)
         }
@@ -269,7 +275,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
 
     func send(_ frame: OutboundFrame) {
         guard state == .open, let pump else { return }
-        if case .slowConsumer(let frames, let bytes) = pump.send(frame) {
+        if case .slowConsumer(let frames, let bytes) = pump.send(frame, to: self) {
             host.slowConsumerClosed()
             logger.warning("closing slow consumer", metadata: ["queued_frames": "\(frames)", "queued_bytes": "\(bytes)"])
             notifyRouterGone()
@@ -280,7 +286,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
     func closeRequestedByRouter(_ reason: CloseReason) {
         routerDone = true
         guard state == .open else { return }
-        pump?.drainAll()
+        pump?.drainAll(to: self)
         closeGracefully(code: Self.closeCode(for: reason), reason: reason.description)
     }
 
@@ -290,24 +296,25 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, state == .open {
-            pump?.drain()
+        writable = context.channel.isWritable
+        if writable, state == .open {
+            pump?.drain(to: self)
         }
         context.fireChannelWritabilityChanged()
     }
 
     // MARK: OutboundSink
 
-    var canWrite: Bool { context?.channel.isWritable ?? false }
+    var canWrite: Bool { context != nil && writable }
 
     func write(_ frame: OutboundFrame) {
         guard let context else { return }
         if let rawContext {
-            let buffer = cache?.buffer(for: frame, allocator: context.channel.allocator)
-                ?? WireFrameCache.webSocketFrame(frame.bytes, allocator: context.channel.allocator)
+            let buffer = cache?.buffer(for: frame, allocator: allocator)
+                ?? WireFrameCache.webSocketFrame(frame.bytes, allocator: allocator)
             rawContext.write(NIOAny(buffer), promise: nil)
         } else {
-            let data = context.channel.allocator.buffer(bytes: frame.bytes)
+            let data = allocator.buffer(bytes: frame.bytes)
             context.write(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .binary, data: data)), promise: nil)
         }
     }
@@ -322,7 +329,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, StreamSessionHand
         guard state == .open, let context else { return }
         state = .closing
         closeReason = closeReason ?? reason
-        var payload = context.channel.allocator.buffer(capacity: 2 + 123)
+        var payload = allocator.buffer(capacity: 2 + 123)
         payload.write(webSocketErrorCode: code)
         payload.writeString(Self.truncatedUTF8(reason, maxBytes: 123))
         writeCloseFrameThenClose(payload, context: context)

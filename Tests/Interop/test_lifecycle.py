@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from clasp_wire import RawClient, hello_payload, raw_session, set_payload
+from clasp_wire import RawClient, hello_payload, raw_session, set_payload, subscribe_payload
 from conftest import GATEWAY_BIN, REPO, assert_clean_stop, async_test
 
 EXAMPLE_CONFIG = REPO / "docs" / "clasp-gateway.example.toml"
@@ -126,6 +126,39 @@ def test_the_example_config_file_starts_a_working_gateway(own_gateway):
         return ack
 
     assert asyncio.run(asyncio.wait_for(scenario(), 10))["address"] == "/example/x"
+    assert_clean_stop(gateway)
+
+
+def event_loop_threads(pid):
+    return sum(1 for task in Path(f"/proc/{pid}/task").iterdir()
+               if (task / "comm").read_text().startswith("NIO-ELT"))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_server_threads_sets_the_event_loops_and_every_loop_reaches_the_router(own_gateway, tmp_path, threads):
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"[server]\nthreads = {threads}\n")
+    gateway = own_gateway("--config", str(config))
+    assert event_loop_threads(gateway.process.pid) == threads
+
+    async def scenario():
+        # Connections are spread over the loops in turn, so with 3 loops some of these six sit
+        # on the router's loop and some reach it with a hop; each must see every other's SET.
+        clients = [await raw_session(gateway.url, f"c{i}") for i in range(6)]
+        for client in clients:
+            await client.send_payload(subscribe_payload(1, "/threads/*"))
+            await client.barrier()
+        for i, client in enumerate(clients):
+            await client.send_payload(set_payload(f"/threads/{i}", i))
+        for client in clients:
+            seen = set()
+            while len(seen) < len(clients):
+                message = await client.expect_type("SET")
+                seen.add(message["address"])
+            assert seen == {f"/threads/{i}" for i in range(len(clients))}
+            await client.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
     assert_clean_stop(gateway)
 
 

@@ -4,7 +4,9 @@ A second of load each, small enough for a debug build on a busy machine: every m
 reach every subscriber, so the tool that produces docs/benchmarks.md's scenario figures is
 itself checked against a real gateway process and a real MQTT broker, plain and over TLS (the
 gateway's self-signed certificate, and one made with `openssl` for mosquitto, each trusted as
-the CA file), and with subscribers that stop reading.
+the CA file), and with subscribers that stop reading. Its bridge probe (scenario F) runs for a
+second against sACN and Art-Net output bridges, an sACN input bridge and a dmx bridge on a socat
+pty pair: every change seen, latencies reported.
 The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
 `$CLASP_LOAD_BIN`.
 """
@@ -19,7 +21,8 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_udp_port
+from dmx_peers import bridge_config, wait_for_bridge
 
 LOAD_BIN = os.environ.get("CLASP_LOAD_BIN") or str(REPO / "Tools" / "clasp-load" / ".build" / "debug" / "clasp-load")
 SUBSCRIBERS = 10
@@ -180,6 +183,82 @@ def test_load_tool_over_tls_to_mosquitto(mosquitto, tmp_path):
     figures = run_load(tmp_path, "--wire", "mqtt", "--tls", "--tls-ca", str(certificate), "--port", str(tls_port))
     assert figures["tls"] is True
     assert_every_message_delivered(figures)
+
+
+@pytest.mark.parametrize("kind", ["sacn", "artnet"])
+def test_bridge_probe_times_sets_to_the_packets_that_show_them(own_gateway, tmp_path, kind):
+    listen_port = free_udp_port()
+    config = bridge_config(
+        tmp_path, "probe", kind, bind="127.0.0.1", port=free_udp_port(), output_universes=[1],
+        destinations=[f"127.0.0.1:{listen_port}"], **({"multicast": False, "discovery": False} if kind == "sacn" else {"poll": False}))
+    gateway = own_gateway("--config", str(config))
+    wait_for_bridge(gateway, "probe", kind)
+    report = tmp_path / "bridge.jsonl"
+    result = subprocess.run(
+        [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--watch-pid", str(gateway.process.pid),
+         "--bridge", f"{kind}-out", "--listen-port", str(listen_port), "--rate", "100", "--duration", "1"],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    figures = json.loads(report.read_text())
+    # 100 SETs in a second, each shown by a packet; the bridge sends at most 44 per second.
+    assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
+    assert 20 <= figures["observed"] <= 60, figures
+    latency = figures["latency"]
+    assert latency["count"] == figures["sent"]
+    # Bounded by the pacing: a change waits at most for the next frame (1/44 s) or two.
+    assert 0 < latency["p50"] <= latency["max"] < 500_000, latency
+    assert figures["gatewayCPUSeconds"] >= 0
+
+
+def test_bridge_probe_times_packets_to_the_sets_they_cause(own_gateway, tmp_path):
+    bridge_port = free_udp_port()
+    config = bridge_config(tmp_path, "probe", "sacn", bind="127.0.0.1", port=bridge_port, input_universes=[1], multicast=False)
+    gateway = own_gateway("--config", str(config))
+    wait_for_bridge(gateway, "probe", "sacn")
+    report = tmp_path / "bridge.jsonl"
+    result = subprocess.run(
+        [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--bridge", "sacn-in",
+         "--bridge-port", str(bridge_port), "--rate", "100", "--duration", "1"],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    figures = json.loads(report.read_text())
+    assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
+    # One changed channel per packet: one SET each.
+    assert figures["observed"] == figures["sent"], figures
+    assert 0 < figures["latency"]["p50"] <= figures["latency"]["max"] < 500_000, figures
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
+    # The probe is the widget on the far end of a socat pty pair; the dmx bridge opens the near end.
+    gateway_end, widget_end = tmp_path / "usbpro-gateway", tmp_path / "usbpro-widget"
+    socat = subprocess.Popen(
+        ["socat", f"pty,raw,echo=0,link={gateway_end}", f"pty,raw,echo=0,link={widget_end}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not (gateway_end.exists() and widget_end.exists()):
+            assert time.monotonic() < deadline, "socat did not create its ptys"
+            time.sleep(0.01)
+        config = bridge_config(tmp_path, "probe", "dmx", interface="usbpro", device=str(gateway_end))
+        gateway = own_gateway("--config", str(config))
+        report = tmp_path / "bridge.jsonl"
+        result = subprocess.run(
+            [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--bridge", "dmx-out",
+             "--usbpro", str(widget_end), "--rate", "100", "--duration", "1"],
+            capture_output=True, text=True, timeout=90,
+        )
+        assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{gateway.log()}"
+        figures = json.loads(report.read_text())
+        assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
+        # The bridge sends a frame every 1/44 s whatever changes.
+        assert 30 <= figures["observed"] <= 60, figures
+        assert 0 < figures["latency"]["p50"] <= figures["latency"]["max"] < 500_000, figures
+    finally:
+        socat.terminate()
+        socat.wait(5)
 
 
 def test_load_tool_refuses_a_bad_option_clearly():

@@ -24,8 +24,8 @@ def served(run):
     return " / ".join(us(p[key]) for key in ("p50", "p90", "p99", "p999", "max"))
 
 
-def cpu_per_delivery(run):
-    cpu = run.get("brokerCPUSeconds")
+def cpu_per_delivery(run, key="brokerCPUSeconds"):
+    cpu = run.get(key)
     if cpu is None or not run["delivered"]:
         return "–"
     return f"{cpu * 1e6 / run['delivered']:.2f} µs"
@@ -58,21 +58,45 @@ def stalled_table(rows):
               f"| {stalled['fewestDeliveries']:,}–{stalled['mostDeliveries']:,} | {when} |")
 
 
+def latency(run):
+    p = run.get("latency") or {}
+    if not p.get("count"):
+        return "–"
+    return " / ".join(us(p[key]) for key in ("p50", "p90", "p99", "max"))
+
+
+def bridge_table(rows):
+    """Scenario F: the bridge probe's runs (JSON lines with a "bridge" key)."""
+    print("| run | changes sent / seen | change → first frame showing it: p50 / p90 / p99 / max "
+          "| packets (out) or SETs (in) seen/s | gateway CPU: % of a core (idle before) | per change | per packet or SET |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for run in rows:
+        cpu, window = run.get("gatewayCPUSeconds"), run["windowSeconds"]
+        per = lambda count: "–" if cpu is None or not count else f"{cpu * 1e6 / count:.1f} µs"
+        percent = "–" if cpu is None or not window else f"{cpu / window * 100:.1f}"
+        if run.get("idleCPUPercent") is not None:
+            percent += f" ({run['idleCPUPercent']:.1f})"
+        print(f"| {run['label']} | {run['sent']:,} / {run['seen']:,} | {latency(run)} "
+              f"| {run['observed'] / window if window else 0:,.1f} | {percent} | {per(run['sent'])} | {per(run['observed'])} |")
+
+
 def main(path):
     runs = [json.loads(line) for line in open(path) if line.strip()]
+    bridges = [run for run in runs if "bridge" in run]
+    runs = [run for run in runs if "bridge" not in run]
     by_scenario = {}
     for run in runs:
         by_scenario.setdefault(run["label"].split()[0], []).append(run)
     for scenario, rows in by_scenario.items():
         print(f"\n#### {scenario}\n")
         print("| run | sent | delivered / expected | deliveries/s | send → every subscriber has it: p50 / p90 / p99 / p99.9 / max "
-              "| ACK p50 / p99 | broker CPU per delivery | broker RSS end (MiB) | closed by broker |")
-        print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |")
+              "| ACK p50 / p99 | broker CPU per delivery | load tool CPU per delivery | broker RSS end (MiB) | closed by broker |")
+        print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |")
         for run in rows:
             ack = run.get("ackLatency")
             ack_text = f"{us(ack['p50'])} / {us(ack['p99'])}" if ack and ack.get("count") else "–"
             print(f"| {run['label']} | {run['sent']:,} | {run['delivered']:,} / {run['expected']:,} "
-                  f"| {run['deliveriesPerSecond']:,.0f} | {served(run)} | {ack_text} | {cpu_per_delivery(run)} "
+                  f"| {run['deliveriesPerSecond']:,.0f} | {served(run)} | {ack_text} | {cpu_per_delivery(run)} | {cpu_per_delivery(run, 'toolCPUSeconds')} "
                   f"| {mib(run.get('rssEndKiB'))} | {run['sessionsClosedByBroker']} |")
         stressed = [run for run in rows if run.get("stalled")]
         if stressed:
@@ -89,6 +113,9 @@ def main(path):
                       f"| {mib(run.get('rssStartKiB'))} / {mib(run.get('rssAfterPreloadKiB'))} / "
                       f"{mib(run.get('rssConnectedKiB'))} / {mib(run.get('rssEndKiB'))} / {mib(run.get('rssPeakKiB'))} "
                       f"| {together}{joiner_times(run['lateJoinerMilliseconds'])} ({', '.join(map(str, params))} params) |")
+    if bridges:
+        print("\n#### F\n")
+        bridge_table(bridges)
 
 
 if __name__ == "__main__":

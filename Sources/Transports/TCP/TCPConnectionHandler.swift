@@ -43,6 +43,10 @@ final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, O
     private var state = State.open
     private var decoder: LengthPrefixFrameDecoder
     private var pump: OutboundPump?
+    /// The channel's writability and allocator, kept here: asking the channel goes through the
+    /// pipeline's reference to it, once per delivered frame. Updated on every writability change.
+    private var writable = false
+    private var allocator = ByteBufferAllocator()
     /// Armed while a frame is half-received; fires `readTimeout` after that frame began.
     private var readTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
@@ -61,8 +65,10 @@ final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, O
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
+        allocator = context.channel.allocator
         pump = OutboundPump(
-            queueFrames: settings.queueFrames, queueBytes: settings.queueBytes, eventLoop: context.eventLoop, sink: self)
+            queueFrames: settings.queueFrames, queueBytes: settings.queueBytes, eventLoop: context.eventLoop)
         if context.channel.isActive { open(context: context) }
     }
 
@@ -203,7 +209,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, O
 
     func send(_ frame: OutboundFrame) {
         guard state == .open, let pump else { return }
-        if case .slowConsumer(let frames, let bytes) = pump.send(frame) {
+        if case .slowConsumer(let frames, let bytes) = pump.send(frame, to: self) {
             host.slowConsumerClosed()
             logger.warning("closing slow consumer", metadata: ["queued_frames": "\(frames)", "queued_bytes": "\(bytes)"])
             notifyRouterGone()
@@ -214,7 +220,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, O
     func closeRequestedByRouter(_ reason: CloseReason) {
         routerDone = true
         guard state == .open else { return }
-        pump?.drainAll()
+        pump?.drainAll(to: self)
         closeGracefully(reason: reason.description)
     }
 
@@ -224,19 +230,19 @@ final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, O
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, state == .open {
-            pump?.drain()
+        writable = context.channel.isWritable
+        if writable, state == .open {
+            pump?.drain(to: self)
         }
         context.fireChannelWritabilityChanged()
     }
 
     // MARK: OutboundSink
 
-    var canWrite: Bool { context?.channel.isWritable ?? false }
+    var canWrite: Bool { context != nil && writable }
 
     func write(_ frame: OutboundFrame) {
         guard let context else { return }
-        let allocator = context.channel.allocator
         let buffer = cache?.buffer(for: frame, allocator: allocator)
             ?? LengthPrefixFrameDecoder.encode(frame.bytes, allocator: allocator)
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
@@ -256,7 +262,7 @@ final class TCPConnectionHandler: ChannelInboundHandler, StreamSessionHandler, O
         closeReason = closeReason ?? reason
         readTimer?.cancel()
         readTimer = nil
-        let empty = context.channel.allocator.buffer(capacity: 0)
+        let empty = allocator.buffer(capacity: 0)
         context.writeAndFlush(Self.wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }

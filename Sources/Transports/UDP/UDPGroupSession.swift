@@ -50,7 +50,7 @@ final class UDPGroupSession: ChannelSessionHandler, OutboundSink {
     /// Connects, says HELLO and subscribes.
     func open() {
         guard !ended else { return }
-        pump = OutboundPump(queueFrames: queueFrames, queueBytes: queueBytes, eventLoop: eventLoop, sink: self)
+        pump = OutboundPump(queueFrames: queueFrames, queueBytes: queueBytes, eventLoop: eventLoop)
         let session = ChannelSession(handler: NIOLoopBound(self, eventLoop: eventLoop), maxFrameBytes: maxDatagramBytes)
         if let refusal = session.connect(host: host) {
             logger.warning("udp group session refused by the router: \(refusal)")
@@ -83,14 +83,14 @@ final class UDPGroupSession: ChannelSessionHandler, OutboundSink {
         pump?.removeAll()
     }
 
-    func drain() { pump?.drain() }
+    func drain() { pump?.drain(to: self) }
 
     // MARK: ChannelSessionHandler
 
     func send(_ frame: OutboundFrame) {
         guard !receiving, !destinations.isEmpty, let pump else { return }
         if Self.isUpdate(frame.bytes) {
-            if case .slowConsumer = pump.send(frame) {
+            if case .slowConsumer = pump.send(frame, to: self) {
                 // The group cannot take the 503; drop what waited and keep serving.
                 logger.warning("udp group: outbound queue overflowed, queued updates dropped")
             }
@@ -102,7 +102,7 @@ final class UDPGroupSession: ChannelSessionHandler, OutboundSink {
     }
 
     func closeRequestedByRouter(_ reason: CloseReason) {
-        pump?.drainAll()
+        pump?.drainAll(to: self)
         session = nil
         guard reason != .shutdown, !ended else { return }
         logger.debug("udp group session ended by the router (\(reason)); opening it again")

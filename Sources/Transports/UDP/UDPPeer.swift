@@ -26,7 +26,7 @@ final class UDPPeer: ChannelSessionHandler, OutboundSink {
 
     /// Registers with the router; the reason when it refuses.
     func connect(host: RouterHost, eventLoop: any EventLoop, queueFrames: Int, queueBytes: Int) -> CloseReason? {
-        pump = OutboundPump(queueFrames: queueFrames, queueBytes: queueBytes, eventLoop: eventLoop, sink: self)
+        pump = OutboundPump(queueFrames: queueFrames, queueBytes: queueBytes, eventLoop: eventLoop)
         let session = ChannelSession(handler: NIOLoopBound(self, eventLoop: eventLoop), maxFrameBytes: maxDatagramBytes)
         self.session = session
         return session.connect(host: host)
@@ -46,19 +46,19 @@ final class UDPPeer: ChannelSessionHandler, OutboundSink {
     }
 
     /// Writes what waits, if the socket takes it.
-    func drain() { pump?.drain() }
+    func drain() { pump?.drain(to: self) }
 
     // MARK: ChannelSessionHandler (called by the router on this loop)
 
     func send(_ frame: OutboundFrame) {
         guard let pump, let transport else { return }
-        if case .slowConsumer = pump.send(frame) {
+        if case .slowConsumer = pump.send(frame, to: self) {
             transport.slowConsumer(self)
         }
     }
 
     func closeRequestedByRouter(_ reason: CloseReason) {
-        pump?.drainAll()
+        pump?.drainAll(to: self)
         finish()
     }
 

@@ -7,7 +7,7 @@ struct Endpoint: Sendable {
     let host: String
     let port: Int
     /// TLS under the wire, or nil for plain TCP.
-    let tls: TLSWire?
+    var tls: TLSWire? = nil
 }
 
 /// A connected, ready session and its channel.

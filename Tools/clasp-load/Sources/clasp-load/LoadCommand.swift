@@ -46,8 +46,10 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Name of this run in the report.") var label = "run"
     @Option(help: "Append the report as one JSON line to this file.") var json: String?
     @Flag(help: "Exit non-zero unless every expected message arrived at every subscriber.") var requireAll = false
+    @OptionGroup(title: "Bridge probe (scenario F)") var bridge: BridgeOptions
 
     func run() async throws {
+        if let mode = bridge.mode { return try await runBridgeProbe(mode) }
         let dialect = try makeDialect()
         let form = try parse(PatternForm.self, pattern, "--pattern")
         let addressCount = addresses ?? subscriptions
@@ -104,6 +106,7 @@ struct LoadCommand: AsyncParsableCommand {
                 rate: rate > 0 ? rate : nil, duration: .nanoseconds(Int64(duration * 1e9)), maxMessages: maxMessages,
                 addresses: (0..<addressCount).map { dialect.address($0) }, tracksAcks: dialect.qos != .fire)
             let cpuBefore = watchPid.flatMap { ProcessReadings.cpuSeconds(pid: $0) }
+            let toolCPUBefore = ProcessReadings.cpuSeconds(pid: getpid())
             let pumped = try await Pump(channel: publisher.channel, session: publisher.session, dialect: dialect, plan: plan).run().get()
             report.sent = pumped.sent
             report.sendSeconds = Double(pumped.endedAt - pumped.startedAt) / 1e9
@@ -115,6 +118,9 @@ struct LoadCommand: AsyncParsableCommand {
             try await drain(stats: stats, loops: loops, expected: report.expected)
             if let cpuBefore, let cpuAfter = watchPid.flatMap({ ProcessReadings.cpuSeconds(pid: $0) }) {
                 report.brokerCPUSeconds = cpuAfter - cpuBefore
+            }
+            if let toolCPUBefore, let toolCPUAfter = ProcessReadings.cpuSeconds(pid: getpid()) {
+                report.toolCPUSeconds = toolCPUAfter - toolCPUBefore
             }
 
             let summaries = try await collect(stats, loops: loops, messages: pumped.sent)
@@ -169,7 +175,7 @@ struct LoadCommand: AsyncParsableCommand {
         return Dialect(wire: wire, kind: kind, qos: qos)
     }
 
-    private func parse<T: RawRepresentable & CaseIterable>(_: T.Type, _ text: String, _ option: String) throws -> T where T.RawValue == String {
+    func parse<T: RawRepresentable & CaseIterable>(_: T.Type, _ text: String, _ option: String) throws -> T where T.RawValue == String {
         guard let value = T(rawValue: text) else {
             throw LoadError.badOption("\(option) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -292,7 +298,7 @@ struct LoadCommand: AsyncParsableCommand {
 
     private func seconds(_ amount: TimeAmount) -> Double { Double(amount.nanoseconds) / 1e9 }
 
-    private func appendLine(_ line: String, to path: String) throws {
+    func appendLine(_ line: String, to path: String) throws {
         guard let file = fopen(path, "a") else { throw LoadError.badOption("cannot open \(path) for appending") }
         defer { fclose(file) }
         fputs(line + "\n", file)

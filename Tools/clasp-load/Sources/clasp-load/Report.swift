@@ -1,7 +1,7 @@
 import FoundationEssentials
 
 /// Everything one run measured; printed as text and, with `--json`, appended as one JSON line.
-struct Report: Codable, Sendable {
+struct Report: Codable, Sendable, JSONLineReport {
     var label: String
     var wire: String
     var tls = false
@@ -27,6 +27,9 @@ struct Report: Codable, Sendable {
     var ackLatency: Percentiles?
     /// CPU the broker (`--watch-pid`) used from the first send until the deliveries were in.
     var brokerCPUSeconds: Double?
+    /// CPU this tool used over the same time: on a machine the broker shares with the tool,
+    /// the two together are bounded by the cores.
+    var toolCPUSeconds: Double?
     var sessionsClosedByBroker = 0
     var firstRefusal: String?
     var connectSeconds = 0.0
@@ -58,6 +61,9 @@ struct Report: Codable, Sendable {
         if let brokerCPUSeconds, sent > 0 {
             lines.append("  broker CPU: \(format(brokerCPUSeconds, 2)) s, \(format(brokerCPUSeconds * 1e6 / Double(sent), 2)) µs per message sent")
         }
+        if let toolCPUSeconds, delivered > 0 {
+            lines.append("  load tool CPU: \(format(toolCPUSeconds, 2)) s, \(format(toolCPUSeconds * 1e6 / Double(delivered), 2)) µs per delivery")
+        }
         if let ackLatency { lines.append("  ACK (\(acks)): \(ackLatency)") }
         if !lateJoinerMilliseconds.isEmpty {
             let times: String
@@ -80,15 +86,22 @@ struct Report: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 
-    private func format(_ value: Double, _ digits: Int = 3) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        return "\((value * scale).rounded() / scale)"
-    }
+}
 
+/// A run's report as `--json` appends it: one line, keys sorted.
+protocol JSONLineReport: Encodable {}
+
+extension JSONLineReport {
     func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
+}
+
+/// `value` rounded to `digits` decimals, as the reports print figures.
+func format(_ value: Double, _ digits: Int = 3) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return "\((value * scale).rounded() / scale)"
 }

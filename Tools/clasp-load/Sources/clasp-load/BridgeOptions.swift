@@ -1,0 +1,37 @@
+import ArgumentParser
+
+/// What the bridge probe drives and where it watches (docs/benchmarks.md, "F. Bridge overhead").
+enum BridgeMode: String, CaseIterable, Sendable {
+    /// SETs over WebSocket → the gateway's sACN output, unicast to `--listen-port`.
+    case sacnOut = "sacn-out"
+    /// SETs → Art-Net output (ArtDmx) to `--listen-port`.
+    case artnetOut = "artnet-out"
+    /// SETs → the dmx bridge's Enttec USB Pro frames, read on `--usbpro` (a pty's far end).
+    case dmxOut = "dmx-out"
+    /// E1.31 packets to `--bridge-port` → SETs at a WebSocket subscriber of `/dmx/**`.
+    case sacnIn = "sacn-in"
+    /// ArtDmx packets to `--bridge-port` → SETs at the subscriber.
+    case artnetIn = "artnet-in"
+    /// E1.31 to `--bridge-port` → through the router → ArtDmx to `--listen-port`.
+    case sacnToArtnet = "sacn-to-artnet"
+
+    var sendsPackets: Bool { [.sacnIn, .artnetIn, .sacnToArtnet].contains(self) }
+    var seesSETs: Bool { [.sacnIn, .artnetIn].contains(self) }
+}
+
+struct BridgeOptions: ParsableArguments {
+    @Option(name: .customLong("bridge"), help: ArgumentHelp(
+        "Probe a bridge instead of broker load: \(BridgeMode.allCases.map(\.rawValue).joined(separator: ", ")). --rate is then changes per second over all universes.",
+        valueName: "mode"))
+    var mode: String?
+    @Option(help: "Universes 1…N the probe changes, round-robin.") var universes = 1
+    @Option(help: "channel (one /dmx/U/C SET or one channel per change) or whole (a /dmx/U bytes SET of 512 changed levels); whole is for the output modes.")
+    var frames = "channel"
+    @Option(help: "Input modes: channels changing per packet besides the sequence channel (0–255).") var extraChannels = 0
+    @Option(help: "Output modes: UDP port where the bridge's packets arrive.") var listenPort: Int?
+    @Option(help: "Output modes: address the probe listens on (0.0.0.0 for broadcast ArtDmx).") var listenHost = "127.0.0.1"
+    @Option(help: "Input modes: UDP port of the bridge's input on --host.") var bridgePort: Int?
+    @Option(help: "dmx-out: the widget's end of a pty pair (socat) whose other end the gateway opened as its USB Pro.") var usbpro: String?
+    @Option(help: "Seconds to wait for the path to carry a first change before the run.") var primeTimeout = 20.0
+    @Option(help: "Seconds of the gateway's (--watch-pid) CPU measured before the run, nothing changing.") var idleSeconds = 0.0
+}
