@@ -2,15 +2,18 @@
 
 A second of load each, small enough for a debug build on a busy machine: every message must
 reach every subscriber, so the tool that produces docs/benchmarks.md's scenario figures is
-itself checked against a real gateway process and a real MQTT broker. Its bridge probe (scenario
-F) runs for a second against sACN and Art-Net output bridges, an sACN input bridge and a dmx
-bridge on a socat pty pair: every change seen, latencies reported.
+itself checked against a real gateway process and a real MQTT broker, plain and over TLS (the
+gateway's self-signed certificate, and one made with `openssl` for mosquitto, each trusted as
+the CA file), and with subscribers that stop reading. Its bridge probe (scenario F) runs for a
+second against sACN and Art-Net output bridges, an sACN input bridge and a dmx bridge on a socat
+pty pair: every change seen, latencies reported.
 The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
 `$CLASP_LOAD_BIN`.
 """
 
 import json
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -34,12 +37,17 @@ def free_port():
 
 
 def run_load(tmp_path, *args):
+    """The paced workload that `assert_every_message_delivered` checks."""
+    return run_load_with(
+        tmp_path, "--subscribers", str(SUBSCRIBERS), "--rate", str(RATE), "--duration", str(SECONDS), *args)
+
+
+def run_load_with(tmp_path, *args):
     if not os.access(LOAD_BIN, os.X_OK):
         pytest.fail(f"load tool not found: {LOAD_BIN} (swift build --package-path Tools/clasp-load, or set CLASP_LOAD_BIN)")
     report = tmp_path / "report.jsonl"
     result = subprocess.run(
-        [LOAD_BIN, "--json", str(report), "--require-all", "--subscribers", str(SUBSCRIBERS),
-         "--rate", str(RATE), "--duration", str(SECONDS), "--drain-timeout", "10", *args],
+        [LOAD_BIN, "--json", str(report), "--require-all", "--drain-timeout", "10", *args],
         capture_output=True, text=True, timeout=90,
     )
     assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
@@ -78,32 +86,102 @@ def test_load_tool_counts_acks_of_committed_sets(own_gateway, tmp_path):
     assert figures["ackLatency"]["count"] == figures["sent"]
 
 
+def gateway_certificate(gateway):
+    """The self-signed certificate the gateway made in its data directory on first start."""
+    return gateway.workdir / "data" / "tls" / "cert.pem"
+
+
+@pytest.mark.parametrize("wire", ["websocket", "tcp"])
+def test_load_tool_over_tls_trusting_the_gateways_certificate(own_gateway, tmp_path, wire):
+    gateway = own_gateway()
+    port = gateway.wss_port if wire == "websocket" else gateway.tcps_port
+    figures = run_load(tmp_path, "--wire", wire, "--tls", "--tls-ca", str(gateway_certificate(gateway)), "--port", str(port))
+    assert figures["tls"] is True
+    assert_every_message_delivered(figures)
+
+
+def test_load_tool_refuses_the_gateways_certificate_without_its_ca(own_gateway):
+    # No CA file: the system's trust store, which does not hold the self-signed certificate.
+    gateway = own_gateway()
+    result = subprocess.run(
+        [LOAD_BIN, "--wire", "tcp", "--tls", "--port", str(gateway.tcps_port), "--duration", "0.2"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr, result.stderr
+
+
+def test_load_tool_refuses_a_missing_ca_file_clearly(tmp_path):
+    missing = tmp_path / "none.pem"
+    result = subprocess.run(
+        [LOAD_BIN, "--tls", "--tls-ca", str(missing), "--port", "1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert f"--tls-ca {missing}: cannot read PEM certificates" in result.stderr, result.stderr
+
+
+def test_load_tool_reports_stalled_subscribers_apart_from_those_that_read(own_gateway, tmp_path):
+    # A short stall: the backlog fits the kernel's socket buffers (the gateway's send buffer
+    # grows to megabytes on loopback), so the gateway keeps the stalled sessions and they get
+    # every message once they read again. Overflowing its queue (ERROR 503 and a close 5 s
+    # later) takes ~100 k events per stalled session: scenario S in scripts/bench-scenarios.
+    gateway = own_gateway()
+    figures = run_load_with(
+        tmp_path, "--port", str(gateway.port), "--watch-pid", str(gateway.process.pid), "--drain-timeout", "2",
+        "--subscribers", "2", "--stalled-subscribers", "2", "--rate", str(RATE), "--duration", str(SECONDS))
+    # Only the subscribers that read count as expected (--require-all checks them too).
+    assert figures["delivered"] == figures["expected"] == figures["sent"] * 2, figures
+    assert figures["sessionsClosedByBroker"] == 0
+    assert figures["stalled"] == {
+        "sessions": 2, "closed": 0, "reasons": {"still open": 2},
+        "fewestDeliveries": figures["sent"], "mostDeliveries": figures["sent"], "brokerClosedAt": []}, figures["stalled"]
+    assert figures["rssPeakKiB"] >= max(figures["rssStartKiB"], figures["rssEndKiB"]) > 1_000
+    assert "closing slow consumer" not in gateway.log()
+
+
 @pytest.fixture
 def mosquitto(tmp_path):
+    """Mosquitto with a plain and a TLS listener: (port, TLS port, CA file, pid)."""
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
     if binary is None:
         pytest.fail("mosquitto is not installed (scripts/test installs it)")
-    port = free_port()
+    port, tls_port = free_port(), free_port()
+    certificate, key = tmp_path / "mosquitto-cert.pem", tmp_path / "mosquitto-key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(certificate)],
+        capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
     config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    config.write_text(
+        f"listener {port} 127.0.0.1\nlistener {tls_port} 127.0.0.1\ncertfile {certificate}\nkeyfile {key}\n"
+        # Started as root, mosquitto would become user `mosquitto`, who cannot read the key.
+        f"user {pwd.getpwuid(os.getuid()).pw_name}\nallow_anonymous true\npersistence false\n")
     process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, "mosquitto exited at start"
-            assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
-            time.sleep(0.05)
-    yield port, process.pid
+    for listening in (port, tls_port):
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", listening), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, "mosquitto exited at start"
+                assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
+                time.sleep(0.05)
+    yield port, tls_port, certificate, process.pid
     process.terminate()
     process.wait(10)
 
 
 def test_load_tool_delivers_every_message_through_mosquitto(mosquitto, tmp_path):
-    port, pid = mosquitto
+    port, _, _, pid = mosquitto
     figures = run_load(tmp_path, "--wire", "mqtt", "--port", str(port), "--watch-pid", str(pid))
+    assert_every_message_delivered(figures)
+
+
+def test_load_tool_over_tls_to_mosquitto(mosquitto, tmp_path):
+    _, tls_port, certificate, _ = mosquitto
+    figures = run_load(tmp_path, "--wire", "mqtt", "--tls", "--tls-ca", str(certificate), "--port", str(tls_port))
+    assert figures["tls"] is True
     assert_every_message_delivered(figures)
 
 

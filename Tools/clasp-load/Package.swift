@@ -1,9 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// clasp-load: many CLASP clients over WebSocket or TCP, or MQTT clients against mosquitto, with
-// HdrHistogram latencies (docs/benchmarks.md, "Scenarios A–E"). A package of its own so that
-// neither the appliance binary nor the package-benchmark build carries it.
+// clasp-load: many CLASP clients over WebSocket or TCP, or MQTT clients against mosquitto, each
+// plain or over TLS, with HdrHistogram latencies (docs/benchmarks.md, "Scenarios A–E"). A
+// package of its own so that neither the appliance binary nor the package-benchmark build
+// carries it.
 //   swift build -c release            # then .build/release/clasp-load --help
 // A path dependency's identity is its directory name, which depends on the checkout
 // (`clasp-gateway`, a worktree, a CI clone…), so derive it instead of hard-coding it.
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .executableTarget(
@@ -29,6 +31,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: [
                 .swiftLanguageMode(.v6),

@@ -35,6 +35,29 @@ def mib(kib):
     return "–" if kib is None else f"{kib / 1024:.1f}"
 
 
+def joiner_times(milliseconds):
+    """A few joiners one by one; a storm as p50 / p99 / max."""
+    if len(milliseconds) <= 5:
+        return ", ".join(f"{ms:.1f}" for ms in milliseconds)
+    ordered = sorted(milliseconds)
+    p50, p99 = (ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.99))
+    return f"p50 {p50:.1f} / p99 {p99:.1f} / max {ordered[-1]:.1f} (n = {len(ordered)})"
+
+
+def stalled_table(rows):
+    print("\n| run | broker RSS: start / peak / end (MiB) | stalled sessions closed by the broker | what they read when they read again "
+          "| deliveries each | broker closed descriptors at (s after the first send) |")
+    print("| --- | --- | ---: | --- | --- | --- |")
+    for run in rows:
+        stalled = run["stalled"]
+        reasons = "; ".join(f"{count} × {reason}" for reason, count in sorted(stalled["reasons"].items()))
+        closed_at = stalled["brokerClosedAt"]
+        when = f"{min(closed_at):.2f}–{max(closed_at):.2f}" if closed_at else "–"
+        print(f"| {run['label']} | {mib(run.get('rssStartKiB'))} / {mib(run.get('rssPeakKiB'))} / {mib(run.get('rssEndKiB'))} "
+              f"| {stalled['closed']} of {stalled['sessions']} | {reasons} "
+              f"| {stalled['fewestDeliveries']:,}–{stalled['mostDeliveries']:,} | {when} |")
+
+
 def latency(run):
     p = run.get("latency") or {}
     if not p.get("count"):
@@ -75,17 +98,21 @@ def main(path):
             print(f"| {run['label']} | {run['sent']:,} | {run['delivered']:,} / {run['expected']:,} "
                   f"| {run['deliveriesPerSecond']:,.0f} | {served(run)} | {ack_text} | {cpu_per_delivery(run)} | {cpu_per_delivery(run, 'toolCPUSeconds')} "
                   f"| {mib(run.get('rssEndKiB'))} | {run['sessionsClosedByBroker']} |")
+        stressed = [run for run in rows if run.get("stalled")]
+        if stressed:
+            stalled_table(stressed)
         extras = [run for run in rows if run.get("lateJoinerMilliseconds")]
         if extras:
-            print("\n| run | preload | broker RSS: start / after preload / all connected / end (MiB) | late joiners: connect → snapshot complete (ms) |")
+            print("\n| run | preload | broker RSS: start / after preload / all connected / end / peak (MiB) "
+                  "| late joiners: connect → snapshot complete (ms) |")
             print("| --- | --- | --- | --- |")
             for run in extras:
-                joiners = ", ".join(f"{ms:.1f}" for ms in run.get("lateJoinerMilliseconds", []))
                 params = sorted(set(run.get("lateJoinerParams", [])))
+                together = "all at once: " if run.get("lateJoinersAtOnce") else ""
                 print(f"| {run['label']} | {run['preloadParams']:,} params in {run['preloadSeconds']:.2f} s "
                       f"| {mib(run.get('rssStartKiB'))} / {mib(run.get('rssAfterPreloadKiB'))} / "
-                      f"{mib(run.get('rssConnectedKiB'))} / {mib(run.get('rssEndKiB'))} "
-                      f"| {joiners} ({', '.join(map(str, params))} params) |")
+                      f"{mib(run.get('rssConnectedKiB'))} / {mib(run.get('rssEndKiB'))} / {mib(run.get('rssPeakKiB'))} "
+                      f"| {together}{joiner_times(run['lateJoinerMilliseconds'])} ({', '.join(map(str, params))} params) |")
     if bridges:
         print("\n#### F\n")
         bridge_table(bridges)

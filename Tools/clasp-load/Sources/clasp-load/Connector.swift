@@ -6,6 +6,8 @@ struct Endpoint: Sendable {
     let wire: Wire
     let host: String
     let port: Int
+    /// TLS under the wire, or nil for plain TCP.
+    var tls: TLSWire? = nil
 }
 
 /// A connected, ready session and its channel.
@@ -16,10 +18,11 @@ struct ConnectedSession: Sendable {
 
 enum Connector {
     /// Connects on `loop`, sends the handshake and `patterns`, and returns once the broker has
-    /// answered the ping that follows them, or throws after `timeout`.
+    /// answered the ping that follows them, or throws after `timeout`. `receiveBufferBytes`
+    /// sets SO_RCVBUF before the connection (a small window for a peer that will stop reading).
     static func connect(
         _ endpoint: Endpoint, dialect: Dialect, name: String, patterns: [String], stats: LoopStats?,
-        on loop: any EventLoop, timeout: TimeAmount
+        on loop: any EventLoop, timeout: TimeAmount, receiveBufferBytes: Int? = nil
     ) async throws -> ConnectedSession {
         let session = LoadSession(dialect: dialect, name: name, patterns: patterns, stats: stats, eventLoop: loop)
         let bootstrap = ClientBootstrap(group: loop)
@@ -27,6 +30,7 @@ enum Connector {
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try endpoint.tls?.addHandler(to: channel)
                     let pipeline = channel.pipeline.syncOperations
                     switch endpoint.wire {
                     case .tcp:
@@ -47,7 +51,8 @@ enum Connector {
                     }
                 }
             }
-        let channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+        let sized = receiveBufferBytes.map { bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue($0)) } ?? bootstrap
+        let channel = try await sized.connect(host: endpoint.host, port: endpoint.port).get()
         let deadline = loop.scheduleTask(in: timeout) {
             session.abandon("\(name): not ready within \(timeout.nanoseconds / 1_000_000) ms", channel: channel)
         }

@@ -21,6 +21,8 @@ struct LoadCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "websocket, tcp or mqtt") var wire: String = "websocket"
+    @Flag(help: "TLS under the wire: wss, TCP+TLS, MQTT over TLS. The certificate is checked (chain and name).") var tls = false
+    @Option(help: "PEM file of the certificate(s) the server may present (a self-signed one), instead of the system's trust store (with --tls).") var tlsCa: String?
     @Option var host = "127.0.0.1"
     @Option var port: Int
     @Option(help: "Subscriber sessions.") var subscribers = 1
@@ -34,6 +36,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many messages.") var maxMessages = 2_000_000
     @Option(help: "Params /bench/p/<i> written before the run (CLASP).") var preload = 0
     @Option(help: "New clients that connect after the run, one after another; each is timed until its snapshot is in (CLASP).") var lateJoiners = 0
+    @Flag(help: "The late joiners connect all at once (a replay storm).") var joinersAtOnce = false
+    @Option(help: "More subscribers that stop reading once subscribed (back-pressure); their deliveries are not expected.") var stalledSubscribers = 0
     @Option(help: "Process whose RSS (VmRSS) is reported: the broker.") var watchPid: Int32?
     @Option(help: "Event-loop threads for the clients.") var threads = 2
     @Option(help: "Sessions connecting at once.") var connectWave = 100
@@ -49,13 +53,14 @@ struct LoadCommand: AsyncParsableCommand {
         let dialect = try makeDialect()
         let form = try parse(PatternForm.self, pattern, "--pattern")
         let addressCount = addresses ?? subscriptions
-        guard subscribers >= 0, subscriptions >= 1, addressCount >= 1, rate >= 0, duration > 0, maxMessages >= 1, threads >= 1 else {
+        guard subscribers >= 0, stalledSubscribers >= 0, subscriptions >= 1, addressCount >= 1, rate >= 0, duration > 0, maxMessages >= 1, threads >= 1 else {
             throw LoadError.badOption("counts must be positive (rate and subscribers may be 0)")
         }
+        if tlsCa != nil, !tls { throw LoadError.badOption("--tls-ca needs --tls") }
         if dialect.isMQTT, preload > 0 || lateJoiners > 0 {
             throw LoadError.badOption("--preload and --late-joiners are CLASP only")
         }
-        let endpoint = Endpoint(wire: dialect.wire, host: host, port: port)
+        let endpoint = Endpoint(wire: dialect.wire, host: host, port: port, tls: tls ? try TLSWire(caFile: tlsCa, host: host) : nil)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loops = Array(group.makeIterator())
         let capacity = rate > 0 ? min(maxMessages, Int(Double(rate) * duration) + rate + 16) : maxMessages
@@ -64,9 +69,13 @@ struct LoadCommand: AsyncParsableCommand {
         var report = Report(
             label: label, wire: wire, kind: dialect.kind.rawValue, qos: qos, subscribers: subscribers,
             subscriptionsPerSubscriber: subscriptions, pattern: form.rawValue, addresses: addressCount, rate: rate)
+        report.tls = tls
         report.rssStartKiB = rss()
+        let sampler = watchPid.map(BrokerSampler.init)
+        sampler?.start()
 
         var all: [ConnectedSession] = []
+        var stalled: [ConnectedSession] = []
         do {
             if preload > 0 {
                 let started = NIODeadline.now()
@@ -84,6 +93,8 @@ struct LoadCommand: AsyncParsableCommand {
                 subscribers, wave: connectWave, endpoint: endpoint, dialect: dialect, namePrefix: "load-\(getpid())-sub",
                 patterns: patterns, loops: loops, stats: stats, timeout: timeout)
             all += subscriberSessions
+            stalled = try await StalledSubscribers.connect(
+                stalledSubscribers, endpoint: endpoint, dialect: dialect, patterns: patterns, loops: loops, timeout: timeout)
             let publisher = try await Connector.connect(
                 endpoint, dialect: dialect, name: "load-\(getpid())-pub", patterns: [], stats: nil,
                 on: loops[loops.count > 1 ? 1 : 0], timeout: timeout)
@@ -121,20 +132,25 @@ struct LoadCommand: AsyncParsableCommand {
                 for (sent, acked) in zip(pumped.sendTimes, ackTimes) { histogram.record(acked &- sent) }
                 report.ackLatency = Percentiles(histogram)
             }
-            for index in 0..<lateJoiners {
-                let (milliseconds, params) = try await lateJoiner(index, endpoint: endpoint, dialect: dialect, loop: loops[0])
-                report.lateJoinerMilliseconds.append(milliseconds)
-                report.lateJoinerParams.append(params)
+            if !stalled.isEmpty {
+                report.stalled = try await stalledOutcome(stalled, sampler: sampler, since: pumped.startedAt)
             }
+            let joined = try await LateJoiners.run(lateJoiners, atOnce: joinersAtOnce, endpoint: endpoint, dialect: dialect, loops: loops)
+            report.lateJoinersAtOnce = joinersAtOnce
+            report.lateJoinerMilliseconds = joined.map(\.milliseconds)
+            report.lateJoinerParams = joined.map(\.params)
             report.rssEndKiB = rss()
+            report.rssPeakKiB = try await sampler?.read().map(\.rssKiB).max()
             let refusals = try await refusals(of: all)
             report.sessionsClosedByBroker = refusals.count
             report.firstRefusal = refusals.first
         } catch {
-            await close(all, group: group)
+            await sampler?.stop()
+            await close(all + stalled, group: group)
             throw error
         }
-        await close(all, group: group)
+        await sampler?.stop()
+        await close(all + stalled, group: group)
 
         print(report.text)
         if let json { try appendLine(try report.json(), to: json) }
@@ -250,15 +266,18 @@ struct LoadCommand: AsyncParsableCommand {
         }
     }
 
-    /// A new client: connect → HELLO → WELCOME and the snapshot of every param → PONG.
-    private func lateJoiner(_ index: Int, endpoint: Endpoint, dialect: Dialect, loop: any EventLoop) async throws -> (Double, Int) {
-        let started = NIODeadline.now()
-        let joiner = try await Connector.connect(
-            endpoint, dialect: dialect, name: "load-joiner-\(index)", patterns: [], stats: nil, on: loop, timeout: .seconds(30))
-        let elapsed = NIODeadline.now() - started
-        let params = try await loop.submit { joiner.session.snapshotParams }.get()
-        try? await joiner.channel.close()
-        return (Double(elapsed.nanoseconds) / 1e6, params)
+    /// Leaves the stalled sessions unread until the broker has closed as many connections
+    /// (its descriptors, sampled) or `drainTimeout` passed, then lets them read again.
+    private func stalledOutcome(_ stalled: [ConnectedSession], sampler: BrokerSampler?, since start: UInt64) async throws -> StalledSubscribers.Outcome {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(drainTimeout * 1e9))
+        while let sampler, NIODeadline.now() < deadline, try await sampler.closed(since: start) < stalled.count {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var outcome = try await StalledSubscribers.resume(stalled, timeout: .nanoseconds(Int64(drainTimeout * 1e9)))
+        if let samples = try await sampler?.read() {
+            outcome.brokerClosedAt = BrokerSampler.closeTimes(samples, since: start)
+        }
+        return outcome
     }
 
     private func refusals(of sessions: [ConnectedSession]) async throws -> [String] {

@@ -20,6 +20,8 @@ final class LoadSession: ChannelInboundHandler, @unchecked Sendable {
     private var pongs: [EventLoopPromise<Void>] = []
     /// Everything below is read on the channel's loop only.
     private(set) var snapshotParams = 0
+    /// Deliveries this session received (its loop's stats count them too, if it has any).
+    private(set) var deliveries = 0
     private(set) var ackTimes: [UInt64] = []
     private(set) var refusal: String?
     /// Called when the channel becomes writable again (the publisher's pump waits for it).
@@ -53,6 +55,7 @@ final class LoadSession: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch dialect.parse(Self.unwrapInboundIn(data)) {
         case .delivery(let seq, let sentAt):
+            deliveries += 1
             stats?.record(seq: seq, sentAt: sentAt, now: NIODeadline.now().uptimeNanoseconds)
         case .ack:
             ackTimes.append(NIODeadline.now().uptimeNanoseconds)

@@ -4,6 +4,7 @@ import FoundationEssentials
 struct Report: Codable, Sendable, JSONLineReport {
     var label: String
     var wire: String
+    var tls = false
     var kind: String
     var qos: String
     var subscribers: Int
@@ -37,14 +38,20 @@ struct Report: Codable, Sendable, JSONLineReport {
     /// Per late joiner: connect → every param of the snapshot received (ms).
     var lateJoinerMilliseconds: [Double] = []
     var lateJoinerParams: [Int] = []
+    /// The late joiners connected all at once rather than one after another.
+    var lateJoinersAtOnce = false
+    /// `--stalled-subscribers`: what the broker did with sessions that stopped reading.
+    var stalled: StalledSubscribers.Outcome?
     /// RSS of `--watch-pid` (KiB) at the start, after the preload, with every session connected, and at the end.
     var rssStartKiB: Int?
     var rssAfterPreloadKiB: Int?
     var rssConnectedKiB: Int?
     var rssEndKiB: Int?
+    /// The highest of the samples taken every 20 ms through the run.
+    var rssPeakKiB: Int?
 
     var text: String {
-        var lines = ["[\(label)] \(wire) \(kind) qos=\(qos): \(subscribers) subscriber(s) × \(subscriptionsPerSubscriber) \(pattern) subscription(s), \(addresses) address(es), rate \(rate == 0 ? "unpaced" : "\(rate) msg/s")"]
+        var lines = ["[\(label)] \(wire)\(tls ? " over TLS" : "") \(kind) qos=\(qos): \(subscribers) subscriber(s) × \(subscriptionsPerSubscriber) \(pattern) subscription(s), \(addresses) address(es), rate \(rate == 0 ? "unpaced" : "\(rate) msg/s")"]
         if preloadParams > 0 { lines.append("  preload: \(preloadParams) params in \(format(preloadSeconds)) s") }
         if sent > 0 {
             lines.append("  sent \(sent) in \(format(sendSeconds)) s (\(format(Double(sent) / max(sendSeconds, 1e-9), 0)) msg/s); delivered \(delivered) of \(expected) expected, \(format(deliveriesPerSecond, 0)) deliveries/s")
@@ -59,10 +66,21 @@ struct Report: Codable, Sendable, JSONLineReport {
         }
         if let ackLatency { lines.append("  ACK (\(acks)): \(ackLatency)") }
         if !lateJoinerMilliseconds.isEmpty {
-            lines.append("  late joiners: \(lateJoinerMilliseconds.map { format($0) }) ms for \(lateJoinerParams) params")
+            let times: String
+            if lateJoinerMilliseconds.count <= 5 {
+                times = "\(lateJoinerMilliseconds.map { format($0) }) ms"
+            } else {
+                let sorted = lateJoinerMilliseconds.sorted()
+                let at = { (fraction: Double) in sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count)))] }
+                times = "p50 \(format(at(0.5))) ms, p99 \(format(at(0.99))), max \(format(sorted[sorted.count - 1])) (n = \(sorted.count))"
+            }
+            lines.append("  late joiners\(lateJoinersAtOnce ? " (all at once)" : ""): \(times) for \(Set(lateJoinerParams).sorted()) params")
+        }
+        if let stalled {
+            lines.append("  stalled subscribers: \(stalled.closed) of \(stalled.sessions) closed by the broker (\(stalled.reasons.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: "; "))), \(stalled.fewestDeliveries)–\(stalled.mostDeliveries) deliveries each; broker closed descriptors at \(stalled.brokerClosedAt) s")
         }
         lines.append("  connect \(format(connectSeconds)) s; closed by broker \(sessionsClosedByBroker)\(firstRefusal.map { " (\($0))" } ?? "")")
-        let rss = [("start", rssStartKiB), ("after preload", rssAfterPreloadKiB), ("connected", rssConnectedKiB), ("end", rssEndKiB)]
+        let rss = [("start", rssStartKiB), ("after preload", rssAfterPreloadKiB), ("connected", rssConnectedKiB), ("end", rssEndKiB), ("peak", rssPeakKiB)]
             .compactMap { name, value in value.map { "\(name) \(format(Double($0) / 1024, 1)) MiB" } }
         if !rss.isEmpty { lines.append("  broker RSS: " + rss.joined(separator: ", ")) }
         return lines.joined(separator: "\n")

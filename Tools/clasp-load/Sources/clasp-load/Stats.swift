@@ -106,4 +106,15 @@ enum ProcessReadings {
         }
         return nil
     }
+
+    /// Descriptors the process has open (entries of /proc/PID/fd): its sockets among them.
+    static func openDescriptors(pid: Int32) -> Int? {
+        guard let directory = opendir("/proc/\(pid)/fd") else { return nil }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            if UInt8(bitPattern: entry.pointee.d_name.0) != UInt8(ascii: ".") { count += 1 }  // not . and ..
+        }
+        return count
+    }
 }
