@@ -193,14 +193,9 @@ def test_bridge_probe_times_sets_to_the_packets_that_show_them(own_gateway, tmp_
         destinations=[f"127.0.0.1:{listen_port}"], **({"multicast": False, "discovery": False} if kind == "sacn" else {"poll": False}))
     gateway = own_gateway("--config", str(config))
     wait_for_bridge(gateway, "probe", kind)
-    report = tmp_path / "bridge.jsonl"
-    result = subprocess.run(
-        [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--watch-pid", str(gateway.process.pid),
-         "--bridge", f"{kind}-out", "--listen-port", str(listen_port), "--rate", "100", "--duration", "1"],
-        capture_output=True, text=True, timeout=90,
-    )
-    assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-    figures = json.loads(report.read_text())
+    figures = run_load_with(
+        tmp_path, "--port", str(gateway.port), "--watch-pid", str(gateway.process.pid),
+        "--bridge", f"{kind}-out", "--listen-port", str(listen_port), "--rate", "100", "--duration", "1")
     # 100 SETs in a second, each shown by a packet; the bridge sends at most 44 per second.
     assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
     assert 20 <= figures["observed"] <= 60, figures
@@ -216,14 +211,9 @@ def test_bridge_probe_times_packets_to_the_sets_they_cause(own_gateway, tmp_path
     config = bridge_config(tmp_path, "probe", "sacn", bind="127.0.0.1", port=bridge_port, input_universes=[1], multicast=False)
     gateway = own_gateway("--config", str(config))
     wait_for_bridge(gateway, "probe", "sacn")
-    report = tmp_path / "bridge.jsonl"
-    result = subprocess.run(
-        [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--bridge", "sacn-in",
-         "--bridge-port", str(bridge_port), "--rate", "100", "--duration", "1"],
-        capture_output=True, text=True, timeout=90,
-    )
-    assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-    figures = json.loads(report.read_text())
+    figures = run_load_with(
+        tmp_path, "--port", str(gateway.port), "--bridge", "sacn-in", "--bridge-port", str(bridge_port),
+        "--rate", "100", "--duration", "1")
     assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
     # One changed channel per packet: one SET each.
     assert figures["observed"] == figures["sent"], figures
@@ -244,14 +234,9 @@ def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
             time.sleep(0.01)
         config = bridge_config(tmp_path, "probe", "dmx", interface="usbpro", device=str(gateway_end))
         gateway = own_gateway("--config", str(config))
-        report = tmp_path / "bridge.jsonl"
-        result = subprocess.run(
-            [LOAD_BIN, "--json", str(report), "--require-all", "--port", str(gateway.port), "--bridge", "dmx-out",
-             "--usbpro", str(widget_end), "--rate", "100", "--duration", "1"],
-            capture_output=True, text=True, timeout=90,
-        )
-        assert result.returncode == 0, f"clasp-load failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{gateway.log()}"
-        figures = json.loads(report.read_text())
+        figures = run_load_with(
+            tmp_path, "--port", str(gateway.port), "--bridge", "dmx-out", "--usbpro", str(widget_end),
+            "--rate", "100", "--duration", "1")
         assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
         # The bridge sends a frame every 1/44 s whatever changes.
         assert 30 <= figures["observed"] <= 60, figures
