@@ -77,19 +77,9 @@ struct BridgeProbe {
         try await loop.submit { probe.start(rate: rate, duration: duration, maxChanges: maxChanges, warmup: warmup) }.get()
         try await probe.finished.futureResult.get()
         // Drain: until every change was seen, or nothing was seen for a second, or the timeout.
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(drainTimeout * 1e9))
-        var last = -1
-        var lastChange = NIODeadline.now()
-        while NIODeadline.now() < deadline {
+        try await waitWhileProgressing(until: .now() + .nanoseconds(Int64(drainTimeout * 1e9))) {
             let (pending, seen) = try await loop.submit { (probe.tracker.pendingCount, probe.tracker.seen) }.get()
-            if pending == 0 { break }
-            if seen != last {
-                last = seen
-                lastChange = .now()
-            } else if NIODeadline.now() - lastChange > .seconds(1) {
-                break
-            }
-            try await Task.sleep(for: .milliseconds(10))
+            return (seen, pending == 0)
         }
         let endedAt = NIODeadline.now()
         if let cpuBefore, let cpuAfter = watchPid.flatMap({ ProcessReadings.cpuSeconds(pid: $0) }) {

@@ -203,22 +203,12 @@ struct LoadCommand: AsyncParsableCommand {
     /// Waits until every expected delivery arrived, or nothing arrived for a second, or
     /// `drainTimeout` passed.
     private func drain(stats: [LoopStats], loops: [any EventLoop], expected: Int) async throws {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(drainTimeout * 1e9))
-        var last = -1
-        var lastChange = NIODeadline.now()
-        while NIODeadline.now() < deadline {
+        try await waitWhileProgressing(until: .now() + .nanoseconds(Int64(drainTimeout * 1e9))) {
             var delivered = 0
             for (index, loop) in loops.enumerated() {
                 delivered += try await loop.submit { stats[index].delivered }.get()
             }
-            if delivered >= expected { return }
-            if delivered != last {
-                last = delivered
-                lastChange = .now()
-            } else if NIODeadline.now() - lastChange > .seconds(1) {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
+            return (delivered, delivered >= expected)
         }
     }
 

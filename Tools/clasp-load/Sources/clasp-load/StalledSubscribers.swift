@@ -47,18 +47,8 @@ enum StalledSubscribers {
         for connected in sessions where connected.channel.isActive {
             try? await connected.channel.setOption(.autoRead, value: true).get()
         }
-        let deadline = NIODeadline.now() + timeout
-        var last = -1
-        var lastChange = NIODeadline.now()
-        while NIODeadline.now() < deadline, sessions.contains(where: { $0.channel.isActive }) {
-            let received = try await deliveries(sessions).reduce(0, +)
-            if received != last {
-                last = received
-                lastChange = .now()
-            } else if NIODeadline.now() - lastChange > .seconds(1) {
-                break
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        try await waitWhileProgressing(until: .now() + timeout) {
+            (try await deliveries(sessions).reduce(0, +), !sessions.contains(where: { $0.channel.isActive }))
         }
         var outcome = Outcome(sessions: sessions.count)
         let counts = try await deliveries(sessions)
