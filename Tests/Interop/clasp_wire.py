@@ -363,7 +363,28 @@ def decode_payload(payload):
 # Raw client
 
 
-class RawClient:
+class MessageReader:
+    """What every client here does with its `recv(timeout)`: read until a message matches."""
+
+    async def expect(self, predicate, timeout=5.0):
+        """Reads until a message matches; returns (match, messages skipped before it)."""
+        skipped = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise asyncio.TimeoutError(f"no matching message within {timeout}s; got {summary(skipped)}")
+            msg = await self.recv(left)
+            if predicate(msg):
+                return msg, skipped
+            skipped.append(msg)
+
+    async def expect_type(self, name, timeout=5.0):
+        return (await self.expect(lambda m: m["type"] == name, timeout))[0]
+
+
+class RawClient(MessageReader):
     """A WebSocket connection that sends and receives raw CLASP frames."""
 
     def __init__(self, ws):
@@ -390,23 +411,6 @@ class RawClient:
         """Next message, decoded. Raises ConnectionClosed or asyncio.TimeoutError."""
         data = await asyncio.wait_for(self.ws.recv(), timeout)
         return decode_frame(data)
-
-    async def expect(self, predicate, timeout=5.0):
-        """Reads until a message matches; returns (match, messages skipped before it)."""
-        skipped = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise asyncio.TimeoutError(f"no matching message within {timeout}s; got {summary(skipped)}")
-            msg = await self.recv(left)
-            if predicate(msg):
-                return msg, skipped
-            skipped.append(msg)
-
-    async def expect_type(self, name, timeout=5.0):
-        return (await self.expect(lambda m: m["type"] == name, timeout))[0]
 
     async def hello(self, name="raw-client", features=0xE0):
         """HELLO, then WELCOME; the initial SNAPSHOT chunks are drained (kept in `initial`)."""
@@ -466,7 +470,7 @@ class _Inbox(asyncio.DatagramProtocol):
         self.queue.put_nowait((data, addr))
 
 
-class UDPClient:
+class UDPClient(MessageReader):
     """A CLASP-over-UDP peer on an asyncio datagram endpoint.
 
     `send_reliable` is the retransmitting sender of QoS confirm/commit messages: the frame
@@ -505,20 +509,6 @@ class UDPClient:
 
     async def recv(self, timeout=5.0):
         return decode_frame(await self.recv_raw(timeout))
-
-    async def expect(self, predicate, timeout=5.0):
-        """Reads until a message matches; returns (match, messages skipped before it)."""
-        skipped = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise asyncio.TimeoutError(f"no matching message within {timeout}s; got {summary(skipped)}")
-            msg = await self.recv(left)
-            if predicate(msg):
-                return msg, skipped
-            skipped.append(msg)
 
     async def nothing_within(self, seconds):
         """The messages that arrived within `seconds` (expected: none)."""

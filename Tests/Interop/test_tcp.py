@@ -10,12 +10,12 @@ import asyncio
 import struct
 import subprocess
 
-from clasp_wire import decode_frame, frame, hello_payload, ping_payload, set_payload, subscribe_payload
+from clasp_wire import MessageReader, decode_frame, frame, hello_payload, ping_payload, set_payload, subscribe_payload
 from conftest import GATEWAY_BIN, async_test, wait_until
 from test_python_client import barrier, close_all, collector, connect, values_for
 
 
-class TCPClient:
+class TCPClient(MessageReader):
     """A CLASP-over-TCP peer on asyncio streams."""
 
     def __init__(self, reader, writer):
@@ -40,17 +40,6 @@ class TCPClient:
         header = await asyncio.wait_for(self.reader.readexactly(4), timeout)
         (length,) = struct.unpack(">I", header)
         return decode_frame(await asyncio.wait_for(self.reader.readexactly(length), timeout))
-
-    async def expect(self, predicate, timeout=5.0):
-        """Reads until a message matches; returns (match, messages before it)."""
-        skipped = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            msg = await self.recv(max(0.01, deadline - loop.time()))
-            if predicate(msg):
-                return msg, skipped
-            skipped.append(msg)
 
     async def barrier(self):
         await self.send_payload(ping_payload())
