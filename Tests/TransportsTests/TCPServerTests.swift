@@ -254,14 +254,10 @@ final class TCPTestClient: Sendable {
             let client = try await server.tcpClient()
             try await client.handshake()
             let ping = TCPTestClient.prefixed(try Message.ping.encodedFrame())
-            // Each write completes the previous frame and starts a new one, for longer than
-            // the read timeout.
-            try await client.raw.write(Array(ping[0..<3]))
-            for _ in 0..<8 {
-                try await Task.sleep(for: .milliseconds(100))
-                try await client.raw.write(Array(ping[3...]) + Array(ping[0..<3]))
-            }
-            try await client.raw.write(Array(ping[3...]))
+            // Each write completes the previous frame and starts a new one, 100 ms apart, for
+            // longer than the read timeout.
+            let middle = Array(repeating: Array(ping[3...]) + Array(ping[0..<3]), count: 8)
+            try await client.raw.write([Array(ping[0..<3])] + middle + [Array(ping[3...])], every: .milliseconds(100))
             var pongs = 0
             while pongs < 9, let message = await client.next(timeout: .seconds(2)) {
                 if message == .pong { pongs += 1 }

@@ -46,6 +46,18 @@ final class RawClient: Sendable {
         try await write(Array(text.utf8))
     }
 
+    /// Writes `chunks[i]` at `i × interval` from now, timed by the channel's event loop thread:
+    /// a test task waiting for a busy cooperative pool would stretch the gaps the server sees.
+    func write(_ chunks: [[UInt8]], every interval: TimeAmount) async throws {
+        let loop = channel.eventLoop
+        let written = chunks.indices.map { index in
+            loop.flatScheduleTask(in: interval * Int64(index)) { [channel] in
+                channel.writeAndFlush(channel.allocator.buffer(bytes: chunks[index]))
+            }.futureResult
+        }
+        try await EventLoopFuture.andAllSucceed(written, on: loop).get()
+    }
+
     var snapshot: Received { received.state.withLock { $0 } }
 
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
