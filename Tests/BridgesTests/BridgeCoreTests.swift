@@ -1,5 +1,6 @@
 import Bridges
 import CLASP
+import HAL
 import Logging
 import Synchronization
 import Testing
@@ -52,11 +53,17 @@ final class Built: Sendable {
 final class RecordingLink: RouterLink {
     let name: String
     let sent = Mutex<[Message]>([])
+    /// When each message was sent, monotonic ns, timed by the sender's thread.
+    let sentAt = Mutex<[UInt64]>([])
     let closed = Mutex(false)
 
     init(name: String) { self.name = name }
 
-    func send(_ message: Message) throws(CodecError) { sent.withLock { $0.append(message) } }
+    func send(_ message: Message) throws(CodecError) {
+        let now = MonotonicClock.now()
+        sent.withLock { $0.append(message) }
+        sentAt.withLock { $0.append(now) }
+    }
     func close() { closed.withLock { $0 = true } }
 }
 

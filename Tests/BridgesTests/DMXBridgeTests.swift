@@ -45,6 +45,27 @@ struct DMXBridgeTests {
         #expect(counter(bridge, "sets_in") == 2)
     }
 
+    @Test func inputGoesOnAsItComesNotWithTheNextOutputFrame() async throws {
+        // One frame a second: the device thread must not hold input until its next tick.
+        let bridge = try build(["interface": .string("simulated"), "direction": .string("in"), "refresh_rate": .number(1)])
+        let link = RecordingLink(name: "bridge:dmx")
+        try await bridge.start(link: link)
+        var frame = [UInt8](repeating: 0, count: 512)
+        bridge.simulatedDevice.feed(frame)
+        #expect(await eventually { link.sent.withLock { $0.count } == 512 })
+        for level in UInt8(1)...3 {
+            frame[0] = level
+            let fed = MonotonicClock.now()
+            bridge.simulatedDevice.feed(frame)
+            #expect(await eventually { link.sent.withLock { $0.count } == 512 + Int(level) })
+            let sentAt = link.sentAt.withLock { $0.last } ?? 0
+            let delay = sentAt >= fed ? sentAt - fed : .max
+            // Timed by the device thread, so a late test task does not count.
+            #expect(delay < 300_000_000, "input \(level) went on \(delay / 1_000_000) ms after it came")
+        }
+        await bridge.stop()
+    }
+
     @Test func inputBecomesSetsOfChangedChannels() async throws {
         let bridge = try build(["interface": .string("simulated"), "direction": .string("in"), "universe": .integer(3)])
         let link = RecordingLink(name: "bridge:dmx")

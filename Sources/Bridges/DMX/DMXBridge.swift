@@ -120,17 +120,20 @@ public final class DMXBridge: Bridge {
                 continue
             }
             do throws(DMXDeviceError) {
-                for slots in try device.receive(until: deadline) {
-                    counters.add("frames_in")
-                    lastInput = MonotonicClock.now()
-                    if inputLost {
-                        inputLost = false
-                        health.withLock { $0 = .ok }
-                        logger.notice("universe \(settings.mapping.universe): DMX input is back")
+                // Until the next output frame is due, input goes on as each frame comes in:
+                // a receive may return as soon as one has.
+                repeat {
+                    for slots in try device.receive(until: deadline) {
+                        counters.add("frames_in")
+                        lastInput = MonotonicClock.now()
+                        if inputLost {
+                            inputLost = false
+                            health.withLock { $0 = .ok }
+                            logger.notice("universe \(settings.mapping.universe): DMX input is back")
+                        }
+                        send(input.messages(for: DMXFrame(slots)), on: link)
                     }
-                    send(input.messages(for: DMXFrame(slots)), on: link)
-                }
-                MonotonicClock.sleep(until: deadline)
+                } while MonotonicClock.now() < deadline
                 if settings.direction.sends {
                     try device.send(output.withLock { $0.slots })
                     counters.add("frames_out")

@@ -11,7 +11,8 @@ public protocol DMXInterface: AnyObject {
     /// Sends one frame: start code 0 and the given slots (at most 512).
     func send(_ slots: [UInt8]) throws(DMXDeviceError)
     /// Waits until `deadline` (monotonic ns) for DMX read in and returns the frames that came
-    /// (slots only, after start code 0), oldest first; empty when none did.
+    /// (slots only, after start code 0), oldest first; empty when none did. May return before
+    /// the deadline, once a frame is in.
     func receive(until deadline: UInt64) throws(DMXDeviceError) -> [[UInt8]]
 }
 

@@ -89,7 +89,16 @@ public final class SimulatedDMXInterface: DMXInterface {
 
     public func receive(until deadline: UInt64) throws(DMXDeviceError) -> [[UInt8]] {
         guard isOpen else { throw DMXDeviceError("simulated device is not open", unplugged: true) }
-        MonotonicClock.sleep(until: deadline)
-        return readsInput ? try device.takeInput() : []
+        guard readsInput else {
+            MonotonicClock.sleep(until: deadline)
+            return []
+        }
+        // Like a USB Pro: back as soon as a frame is in (polled every millisecond).
+        while true {
+            let frames = try device.takeInput()
+            let now = MonotonicClock.now()
+            if !frames.isEmpty || now >= deadline { return frames }
+            MonotonicClock.sleep(until: min(deadline, now + 1_000_000))
+        }
     }
 }
