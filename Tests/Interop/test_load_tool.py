@@ -5,12 +5,13 @@ reach every subscriber, so the tool that produces docs/benchmarks.md's scenario 
 itself checked against a real gateway process and a real MQTT broker, plain and over TLS (the
 gateway's self-signed certificate, and one made with `openssl` for mosquitto, each trusted as
 the CA file), and with subscribers that stop reading. Its bridge probe (scenario F) runs for a
-second against sACN and Art-Net output bridges, an sACN input bridge and a dmx bridge on a socat
-pty pair: every change seen, latencies reported.
+second against sACN and Art-Net output bridges, an sACN input bridge and a dmx bridge (out and in)
+on a socat pty pair: every change seen, latencies reported.
 The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
 `$CLASP_LOAD_BIN`.
 """
 
+import contextlib
 import json
 import os
 import pwd
@@ -214,15 +215,19 @@ def test_bridge_probe_times_packets_to_the_sets_they_cause(own_gateway, tmp_path
     figures = run_load_with(
         tmp_path, "--port", str(gateway.port), "--bridge", "sacn-in", "--bridge-port", str(bridge_port),
         "--rate", "100", "--duration", "1")
-    assert 100 <= figures["sent"] <= 110 and figures["seen"] == figures["sent"], figures
-    # One changed channel per packet: one SET each.
+    assert_each_input_change_seen_as_one_set(figures, 100, 110)
+
+
+def assert_each_input_change_seen_as_one_set(figures, least, most):
+    assert least <= figures["sent"] <= most and figures["seen"] == figures["sent"], figures
+    # One changed channel per packet or frame: one SET each.
     assert figures["observed"] == figures["sent"], figures
     assert 0 < figures["latency"]["p50"] <= figures["latency"]["max"] < 500_000, figures
 
 
-@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
-def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
-    # The probe is the widget on the far end of a socat pty pair; the dmx bridge opens the near end.
+@contextlib.contextmanager
+def usb_pro_ptys(tmp_path):
+    """A socat pty pair: the dmx bridge opens the gateway end, the probe is the widget on the other."""
     gateway_end, widget_end = tmp_path / "usbpro-gateway", tmp_path / "usbpro-widget"
     socat = subprocess.Popen(
         ["socat", f"pty,raw,echo=0,link={gateway_end}", f"pty,raw,echo=0,link={widget_end}"],
@@ -232,6 +237,15 @@ def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
         while not (gateway_end.exists() and widget_end.exists()):
             assert time.monotonic() < deadline, "socat did not create its ptys"
             time.sleep(0.01)
+        yield gateway_end, widget_end
+    finally:
+        socat.terminate()
+        socat.wait(5)
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
+    with usb_pro_ptys(tmp_path) as (gateway_end, widget_end):
         config = bridge_config(tmp_path, "probe", "dmx", interface="usbpro", device=str(gateway_end))
         gateway = own_gateway("--config", str(config))
         figures = run_load_with(
@@ -241,9 +255,17 @@ def test_bridge_probe_times_sets_to_usb_pro_frames(own_gateway, tmp_path):
         # The bridge sends a frame every 1/44 s whatever changes.
         assert 30 <= figures["observed"] <= 60, figures
         assert 0 < figures["latency"]["p50"] <= figures["latency"]["max"] < 500_000, figures
-    finally:
-        socat.terminate()
-        socat.wait(5)
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_bridge_probe_times_usb_pro_input_to_sets(own_gateway, tmp_path):
+    with usb_pro_ptys(tmp_path) as (gateway_end, widget_end):
+        config = bridge_config(tmp_path, "probe", "dmx", interface="usbpro", device=str(gateway_end), direction="in")
+        gateway = own_gateway("--config", str(config))
+        figures = run_load_with(
+            tmp_path, "--port", str(gateway.port), "--bridge", "dmx-in", "--usbpro", str(widget_end),
+            "--rate", "40", "--duration", "1")
+        assert_each_input_change_seen_as_one_set(figures, 40, 44)
 
 
 def test_load_tool_refuses_a_bad_option_clearly():

@@ -14,9 +14,18 @@ enum BridgeMode: String, CaseIterable, Sendable {
     case artnetIn = "artnet-in"
     /// E1.31 to `--bridge-port` → through the router → ArtDmx to `--listen-port`.
     case sacnToArtnet = "sacn-to-artnet"
+    /// USB Pro received-DMX frames, written on `--usbpro` → SETs at the subscriber.
+    case dmxIn = "dmx-in"
 
+    /// The probe drives the bridge's input: it sends the lighting frames (packets or USB Pro).
+    var sendsFrames: Bool { [.sacnIn, .artnetIn, .sacnToArtnet, .dmxIn].contains(self) }
+    /// … as E1.31 or ArtDmx datagrams to `--bridge-port`.
     var sendsPackets: Bool { [.sacnIn, .artnetIn, .sacnToArtnet].contains(self) }
-    var seesSETs: Bool { [.sacnIn, .artnetIn].contains(self) }
+    /// The probe listens for the bridge's output datagrams on `--listen-port`.
+    var receivesPackets: Bool { [.sacnOut, .artnetOut, .sacnToArtnet].contains(self) }
+    /// The probe is the far end of an emulated Enttec USB Pro (`--usbpro`).
+    var isWidget: Bool { [.dmxOut, .dmxIn].contains(self) }
+    var seesSETs: Bool { [.sacnIn, .artnetIn, .dmxIn].contains(self) }
 }
 
 struct BridgeOptions: ParsableArguments {
@@ -31,7 +40,7 @@ struct BridgeOptions: ParsableArguments {
     @Option(help: "Output modes: UDP port where the bridge's packets arrive.") var listenPort: Int?
     @Option(help: "Output modes: address the probe listens on (0.0.0.0 for broadcast ArtDmx).") var listenHost = "127.0.0.1"
     @Option(help: "Input modes: UDP port of the bridge's input on --host.") var bridgePort: Int?
-    @Option(help: "dmx-out: the widget's end of a pty pair (socat) whose other end the gateway opened as its USB Pro.") var usbpro: String?
+    @Option(help: "dmx-out, dmx-in: the widget's end of a pty pair (socat) whose other end the gateway opened as its USB Pro.") var usbpro: String?
     @Option(help: "Seconds to wait for the path to carry a first change before the run.") var primeTimeout = 20.0
     @Option(help: "Seconds of the gateway's (--watch-pid) CPU measured before the run, nothing changing.") var idleSeconds = 0.0
 }

@@ -6,11 +6,12 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Scenario F: changes go into one side of a bridge (SETs over WebSocket, or E1.31 / ArtDmx
-/// packets) at a paced rate, each written into the levels (`LevelSequence`), and the probe times
-/// each change until the first frame on the other side that shows it (a packet, a USB Pro
-/// frame, or the subscriber's SET). Everything runs on one event loop, so send and receive
-/// times come from one clock and the state needs no locks. Every wait is bounded.
+/// Scenario F: changes go into one side of a bridge (SETs over WebSocket, E1.31 / ArtDmx
+/// packets or USB Pro received-DMX frames) at a paced rate, each written into the levels
+/// (`LevelSequence`), and the probe times each change until the first frame on the other side
+/// that shows it (a packet, a USB Pro frame, or the subscriber's SET). Everything runs on one
+/// event loop, so send and receive times come from one clock and the state needs no locks.
+/// Every wait is bounded.
 struct BridgeProbe {
     let mode: BridgeMode
     let options: BridgeOptions
@@ -30,7 +31,10 @@ struct BridgeProbe {
             throw LoadError.badOption("--bridge needs --universes 1–512, --rate ≥ 1, --duration > 0")
         }
         guard (0...255).contains(options.extraChannels) else { throw LoadError.badOption("--extra-channels must be 0–255") }
-        if mode.sendsPackets, sequence == .whole {
+        if mode.isWidget, options.universes != 1 {
+            throw LoadError.badOption("--bridge \(mode.rawValue) drives one universe (the dmx bridge's universe 1)")
+        }
+        if mode.sendsFrames, sequence == .whole {
             throw LoadError.badOption("--frames whole is for the output modes (the bridges' input SETs channels)")
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -54,7 +58,7 @@ struct BridgeProbe {
     /// side cannot tell an unchanged zero), so the run starts from a known state.
     private func prime(_ probe: BridgeRun) async throws {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(options.primeTimeout * 1e9))
-        for target in mode.sendsPackets ? [UInt8(255), 0] : [0] {
+        for target in mode.sendsFrames ? [UInt8(255), 0] : [0] {
             while try await !probe.loop.submit({ probe.primeStep(lastSlot: target) }).get() {
                 guard NIODeadline.now() < deadline else {
                     throw LoadError.refused("bridge \(mode.rawValue): no frame with slot 512 at \(target) through the gateway within \(options.primeTimeout) s")
@@ -142,8 +146,7 @@ final class BridgeRun: @unchecked Sendable {
         let endpoint = Endpoint(wire: .websocket, host: host, port: port)
         let dialect = Dialect(wire: .websocket, kind: .set, qos: .fire)
         let onFrame: @Sendable (Int, [UInt8], UInt64) -> Void = { [self] universe, slots, time in seen(universe: universe, frame: slots, at: time) }
-        switch mode {
-        case .sacnOut, .artnetOut, .sacnToArtnet:
+        if mode.receivesPackets {
             guard let listenPort = options.listenPort else { throw LoadError.badOption("--bridge \(mode.rawValue) needs --listen-port") }
             let parse = mode == .sacnOut ? DMXPackets.sacnFrame : DMXPackets.artDmxFrame
             listener = try await DatagramBootstrap(group: loop)
@@ -153,8 +156,9 @@ final class BridgeRun: @unchecked Sendable {
                     }
                 }
                 .bind(host: options.listenHost, port: listenPort).get()
-        case .dmxOut:
-            guard let path = options.usbpro else { throw LoadError.badOption("--bridge dmx-out needs --usbpro") }
+        }
+        if mode.isWidget {
+            guard let path = options.usbpro else { throw LoadError.badOption("--bridge \(mode.rawValue) needs --usbpro") }
             let descriptor = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
             guard descriptor >= 0 else { throw LoadError.badOption("cannot open \(path): errno \(errno)") }
             let universe = universes[0]
@@ -165,7 +169,8 @@ final class BridgeRun: @unchecked Sendable {
                     }
                 }
                 .takingOwnershipOfDescriptor(inputOutput: descriptor).get()
-        case .sacnIn, .artnetIn:
+        }
+        if mode.seesSETs {
             let session = try await Connector.connect(
                 endpoint, dialect: dialect, name: "load-\(getpid())-bridge-sub", patterns: ["/dmx/**"], stats: nil, on: loop,
                 timeout: .seconds(30))
@@ -183,7 +188,7 @@ final class BridgeRun: @unchecked Sendable {
             // Loopback stays on loopback; another host (a peer in a network namespace) gets the kernel's route.
             let source = host == "127.0.0.1" ? "127.0.0.1" : "0.0.0.0"
             sender = try await DatagramBootstrap(group: loop).bind(host: source, port: 0).get()
-        } else {
+        } else if !mode.sendsFrames {
             publisher = try await Connector.connect(
                 endpoint, dialect: dialect, name: "load-\(getpid())-bridge-pub", patterns: [], stats: nil, on: loop, timeout: .seconds(30))
         }
@@ -211,10 +216,10 @@ final class BridgeRun: @unchecked Sendable {
         frame[LevelSequence.slots - 1] = lastSlot
         let waiting = universes.filter { seenFrames[$0] != frame }
         guard !waiting.isEmpty else { return true }
-        for universe in waiting.prefix(mode.sendsPackets ? 8 : waiting.count) {
-            if mode.sendsPackets {
+        for universe in waiting.prefix(mode.sendsFrames ? 8 : waiting.count) {
+            if mode.sendsFrames {
                 sentFrames[universe] = frame
-                sendPacket(universe: universe)
+                sendFrame(universe: universe)
             } else if !primedSet {
                 writeSet(SetMessage(address: "/dmx/\(universe)", value: .bytes(frame)))
             }
@@ -252,9 +257,9 @@ final class BridgeRun: @unchecked Sendable {
         let k = sentChanges / universes.count + 1
         sentChanges += 1
         tracker.sent(k, universe: universe, at: NIODeadline.now().uptimeNanoseconds)
-        if mode.sendsPackets {
+        if mode.sendsFrames {
             sequence.apply(k, extra: extraChannels, to: &sentFrames[universe, default: [UInt8](repeating: 0, count: LevelSequence.slots)])
-            sendPacket(universe: universe)
+            sendFrame(universe: universe)
         } else if sequence == .whole {
             writeSet(SetMessage(address: "/dmx/\(universe)", value: .bytes(LevelSequence.wholeFrame(k))))
         } else {
@@ -272,8 +277,15 @@ final class BridgeRun: @unchecked Sendable {
         }
     }
 
-    private func sendPacket(universe: Int) {
-        guard let sender, let bridgeAddress, let frame = sentFrames[universe] else { return }
+    private func sendFrame(universe: Int) {
+        guard let frame = sentFrames[universe] else { return }
+        if mode == .dmxIn {
+            // A received-DMX message as the widget reports a frame off the line: status 0, start code 0.
+            let message = USBProMessages.message(label: USBProMessages.receivedDMX, data: [0, 0] + frame)
+            widget?.write(ByteBuffer(bytes: message), promise: nil)
+            return
+        }
+        guard let sender, let bridgeAddress else { return }
         // E1.31 sequence numbers run 0–255; ArtDmx 1–255 (0 would turn the order check off).
         let previous = packetSequence[universe] ?? 0
         let next = mode == .artnetIn ? previous % 255 + 1 : previous &+ 1
@@ -287,6 +299,7 @@ final class BridgeRun: @unchecked Sendable {
     private func flush() {
         publisher?.channel.flush()
         sender?.flush()
+        widget?.flush()
     }
 }
 

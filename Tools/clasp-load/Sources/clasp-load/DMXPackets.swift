@@ -87,6 +87,7 @@ enum DMXPackets {
 /// Enttec DMX USB Pro messages: 0x7E, label, data length (LSB, MSB), data, 0xE7.
 enum USBProMessages {
     static let getParameters: UInt8 = 3
+    static let receivedDMX: UInt8 = 5
     static let sendDMX: UInt8 = 6
     static let getSerialNumber: UInt8 = 10
 
