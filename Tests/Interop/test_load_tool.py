@@ -5,8 +5,8 @@ reach every subscriber, so the tool that produces docs/benchmarks.md's scenario 
 itself checked against a real gateway process and a real MQTT broker, plain and over TLS (the
 gateway's self-signed certificate, and one made with `openssl` for mosquitto, each trusted as
 the CA file), and with subscribers that stop reading. Its bridge probe (scenario F) runs for a
-second against sACN and Art-Net output bridges, an sACN input bridge and a dmx bridge (out and in)
-on a socat pty pair: every change seen, latencies reported.
+second against sACN and Art-Net output bridges, an sACN input bridge (channel and whole-frame
+SETs) and a dmx bridge (out and in) on a socat pty pair: every change seen, latencies reported.
 The tool is `Tools/clasp-load/.build/debug/clasp-load` (scripts/test builds it), or
 `$CLASP_LOAD_BIN`.
 """
@@ -207,14 +207,19 @@ def test_bridge_probe_times_sets_to_the_packets_that_show_them(own_gateway, tmp_
     assert figures["gatewayCPUSeconds"] >= 0
 
 
-def test_bridge_probe_times_packets_to_the_sets_they_cause(own_gateway, tmp_path):
+@pytest.mark.parametrize("input_sets", ["channel", "frame"])
+def test_bridge_probe_times_packets_to_the_sets_they_cause(own_gateway, tmp_path, input_sets):
+    # frame: the bridge also SETs /dmx/1 as 512 bytes (whole_frame), and the probe times those.
     bridge_port = free_udp_port()
-    config = bridge_config(tmp_path, "probe", "sacn", bind="127.0.0.1", port=bridge_port, input_universes=[1], multicast=False)
+    config = bridge_config(
+        tmp_path, "probe", "sacn", bind="127.0.0.1", port=bridge_port, input_universes=[1], multicast=False,
+        whole_frame=input_sets == "frame")
     gateway = own_gateway("--config", str(config))
     wait_for_bridge(gateway, "probe", "sacn")
     figures = run_load_with(
         tmp_path, "--port", str(gateway.port), "--bridge", "sacn-in", "--bridge-port", str(bridge_port),
-        "--rate", "100", "--duration", "1")
+        "--input-sets", input_sets, "--rate", "100", "--duration", "1")
+    assert figures["inputSets"] == input_sets
     assert_each_input_change_seen_as_one_set(figures, 100, 110)
 
 

@@ -28,6 +28,14 @@ enum BridgeMode: String, CaseIterable, Sendable {
     var seesSETs: Bool { [.sacnIn, .artnetIn, .dmxIn].contains(self) }
 }
 
+/// Input modes: which SETs of the bridge the subscriber times.
+enum InputSets: String, CaseIterable, Sendable {
+    /// `/dmx/U/C`, one per changed channel.
+    case channel
+    /// `/dmx/U`, the frame as 512 bytes (a bridge with `whole_frame`, or `input_frame` for dmx).
+    case frame
+}
+
 struct BridgeOptions: ParsableArguments {
     @Option(name: .customLong("bridge"), help: ArgumentHelp(
         "Probe a bridge instead of broker load: \(BridgeMode.allCases.map(\.rawValue).joined(separator: ", ")). --rate is then changes per second over all universes.",
@@ -37,6 +45,8 @@ struct BridgeOptions: ParsableArguments {
     @Option(help: "channel (one /dmx/U/C SET or one channel per change) or whole (a /dmx/U bytes SET of 512 changed levels); whole is for the output modes.")
     var frames = "channel"
     @Option(help: "Input modes: channels changing per packet besides the sequence channel (0–255).") var extraChannels = 0
+    @Option(help: "Input modes: the SETs timed: channel (/dmx/U/C) or frame (/dmx/U as 512 bytes; the bridge needs whole_frame, or input_frame for dmx).")
+    var inputSets = "channel"
     @Option(help: "Output modes: UDP port where the bridge's packets arrive.") var listenPort: Int?
     @Option(help: "Output modes: address the probe listens on (0.0.0.0 for broadcast ArtDmx).") var listenHost = "127.0.0.1"
     @Option(help: "Input modes: UDP port of the bridge's input on --host.") var bridgePort: Int?

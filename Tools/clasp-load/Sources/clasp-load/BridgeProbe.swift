@@ -16,6 +16,7 @@ struct BridgeProbe {
     let mode: BridgeMode
     let options: BridgeOptions
     let sequence: LevelSequence
+    let inputSets: InputSets
     let host: String
     let port: Int
     let rate: Int
@@ -31,6 +32,9 @@ struct BridgeProbe {
             throw LoadError.badOption("--bridge needs --universes 1–512, --rate ≥ 1, --duration > 0")
         }
         guard (0...255).contains(options.extraChannels) else { throw LoadError.badOption("--extra-channels must be 0–255") }
+        if !mode.seesSETs, inputSets != .channel {
+            throw LoadError.badOption("--input-sets is for the modes that watch SETs (sacn-in, artnet-in, dmx-in)")
+        }
         if mode.isWidget, options.universes != 1 {
             throw LoadError.badOption("--bridge \(mode.rawValue) drives one universe (the dmx bridge's universe 1)")
         }
@@ -39,7 +43,9 @@ struct BridgeProbe {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let probe = BridgeRun(mode: mode, sequence: sequence, universes: Array(1...options.universes), extraChannels: options.extraChannels, loop: loop)
+        let probe = BridgeRun(
+            mode: mode, sequence: sequence, inputSets: inputSets, universes: Array(1...options.universes), extraChannels: options.extraChannels,
+            loop: loop)
         do {
             try await probe.connect(options: options, host: host, port: port)
             try await prime(probe)
@@ -70,8 +76,8 @@ struct BridgeProbe {
 
     private func measure(_ probe: BridgeRun, loop: any EventLoop) async throws -> BridgeReport {
         var report = BridgeReport(
-            label: label, bridge: mode.rawValue, frames: sequence.rawValue, universes: options.universes, rate: rate,
-            extraChannels: options.extraChannels)
+            label: label, bridge: mode.rawValue, frames: sequence.rawValue, inputSets: mode.seesSETs ? inputSets.rawValue : nil,
+            universes: options.universes, rate: rate, extraChannels: options.extraChannels)
         if options.idleSeconds > 0, let pid = watchPid, let before = ProcessReadings.cpuSeconds(pid: pid) {
             try await Task.sleep(for: .milliseconds(Int(options.idleSeconds * 1000)))
             report.idleCPUPercent = ProcessReadings.cpuSeconds(pid: pid).map { ($0 - before) / options.idleSeconds * 100 }
@@ -105,6 +111,7 @@ struct BridgeProbe {
 final class BridgeRun: @unchecked Sendable {
     let mode: BridgeMode
     let sequence: LevelSequence
+    let inputSets: InputSets
     let universes: [Int]
     let extraChannels: Int
     let loop: any EventLoop
@@ -127,9 +134,10 @@ final class BridgeRun: @unchecked Sendable {
     private(set) var sentChanges = 0
     let finished: EventLoopPromise<Void>
 
-    init(mode: BridgeMode, sequence: LevelSequence, universes: [Int], extraChannels: Int, loop: any EventLoop) {
+    init(mode: BridgeMode, sequence: LevelSequence, inputSets: InputSets, universes: [Int], extraChannels: Int, loop: any EventLoop) {
         self.mode = mode
         self.sequence = sequence
+        self.inputSets = inputSets
         self.universes = universes
         self.extraChannels = extraChannels
         self.loop = loop
@@ -172,12 +180,15 @@ final class BridgeRun: @unchecked Sendable {
         }
         if mode.seesSETs {
             let session = try await Connector.connect(
-                endpoint, dialect: dialect, name: "load-\(getpid())-bridge-sub", patterns: ["/dmx/**"], stats: nil, on: loop,
-                timeout: .seconds(30))
+                endpoint, dialect: dialect, name: "load-\(getpid())-bridge-sub", patterns: [inputSets == .frame ? "/dmx/*" : "/dmx/**"],
+                stats: nil, on: loop, timeout: .seconds(30))
             subscriber = session
-            let tap = SetTap { [self] universe, channel, level, time in
+            let tap = SetTap { [self] universe, change, time in
                 var frame = seenFrames[universe] ?? Array(repeating: 0, count: LevelSequence.slots)
-                frame[channel - 1] = level
+                switch change {
+                case .channel(let channel, let level): frame[channel - 1] = level
+                case .frame(let slots): frame = slots + Array(repeating: 0, count: LevelSequence.slots - slots.count)
+                }
                 seen(universe: universe, frame: frame, at: time)
             }
             try await loop.submit { try session.channel.pipeline.syncOperations.addHandler(tap, position: .before(session.session)) }.get()
@@ -356,14 +367,19 @@ final class USBProWidget: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Sits before the subscriber's `LoadSession` and reports each `/dmx/U/C` SET of an integer
-/// level, passing every frame on.
+/// level and each `/dmx/U` SET of at most 512 bytes, passing every frame on.
 final class SetTap: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private let onSet: @Sendable (_ universe: Int, _ channel: Int, _ level: UInt8, _ time: UInt64) -> Void
+    enum Change {
+        case channel(Int, level: UInt8)
+        case frame([UInt8])
+    }
 
-    init(onSet: @escaping @Sendable (Int, Int, UInt8, UInt64) -> Void) {
+    private let onSet: @Sendable (_ universe: Int, _ change: Change, _ time: UInt64) -> Void
+
+    init(onSet: @escaping @Sendable (Int, Change, UInt64) -> Void) {
         self.onSet = onSet
     }
 
@@ -371,13 +387,20 @@ final class SetTap: ChannelInboundHandler, @unchecked Sendable {
         let now = NIODeadline.now().uptimeNanoseconds
         let frame = Self.unwrapInboundIn(data)
         if let decoded = try? frame.withUnsafeReadableBytes({ bytes throws(CodecError) in try FrameCodec.decode(bytes) }),
-            case .set(let set) = decoded.message, case .int(let level) = set.value, (0...255).contains(level)
+            case .set(let set) = decoded.message
         {
             let parts = set.address.split(separator: "/")
-            if parts.count == 3, parts[0] == "dmx", let universe = Int(parts[1]), let channel = Int(parts[2]),
-                (1...LevelSequence.slots).contains(channel)
-            {
-                onSet(universe, channel, UInt8(level), now)
+            if parts.count >= 2, parts[0] == "dmx", let universe = Int(parts[1]) {
+                switch (parts.count, set.value) {
+                case (2, .bytes(let slots)) where slots.count <= LevelSequence.slots:
+                    onSet(universe, .frame(slots), now)
+                case (3, .int(let level)) where (0...255).contains(level):
+                    if let channel = Int(parts[2]), (1...LevelSequence.slots).contains(channel) {
+                        onSet(universe, .channel(channel, level: UInt8(level)), now)
+                    }
+                default:
+                    break
+                }
             }
         }
         context.fireChannelRead(data)
@@ -389,7 +412,8 @@ extension LoadCommand {
     func runBridgeProbe(_ modeName: String) async throws {
         let mode = try parse(BridgeMode.self, modeName, "--bridge")
         let probe = BridgeProbe(
-            mode: mode, options: bridge, sequence: try parse(LevelSequence.self, bridge.frames, "--frames"), host: host, port: port,
+            mode: mode, options: bridge, sequence: try parse(LevelSequence.self, bridge.frames, "--frames"),
+            inputSets: try parse(InputSets.self, bridge.inputSets, "--input-sets"), host: host, port: port,
             rate: rate, duration: duration, maxChanges: maxMessages, warmup: warmup, drainTimeout: drainTimeout, watchPid: watchPid,
             label: label)
         let report = try await probe.run()

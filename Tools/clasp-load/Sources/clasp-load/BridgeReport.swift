@@ -4,6 +4,8 @@ struct BridgeReport: Codable, Sendable, JSONLineReport {
     /// The `BridgeMode`: its presence marks a bridge run in results.jsonl.
     var bridge: String
     var frames: String
+    /// Input modes: the SETs timed (`InputSets`).
+    var inputSets: String?
     var universes: Int
     /// Target changes per second over all universes.
     var rate: Int
@@ -26,7 +28,8 @@ struct BridgeReport: Codable, Sendable, JSONLineReport {
 
     var text: String {
         let unit = BridgeMode(rawValue: bridge)?.seesSETs == true ? "SETs" : "packets"
-        var lines = ["[\(label)] bridge \(bridge), \(frames) changes over \(universes) universe(s) at \(rate)/s\(extraChannels > 0 ? ", \(extraChannels) more channels per packet" : "")"]
+        let watched = inputSets == InputSets.frame.rawValue ? ", timed by the /dmx/U frame SETs" : ""
+        var lines = ["[\(label)] bridge \(bridge), \(frames) changes over \(universes) universe(s) at \(rate)/s\(extraChannels > 0 ? ", \(extraChannels) more channels per packet" : "")\(watched)"]
         lines.append("  sent \(sent) changes, \(seen) seen, \(sent - seen) not seen; \(observed) \(unit) in \(format(windowSeconds)) s (\(format(observedPerSecond, 1))/s)")
         if let latency { lines.append("  change → first frame showing it: \(latency)") }
         if let gatewayCPUSeconds, windowSeconds > 0 {
